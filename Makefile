@@ -1,0 +1,63 @@
+# Inverto: `make run` starts everything with demo data; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha1sum | cut -c1-12)
+PORT ?= 8000
+# Tests use their own Redis database so a running `make run` is never disturbed.
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help install run test lint format bench chromium migrations-check clean
+
+help:
+	@echo "make run    start web, worker and beat with demo data on http://127.0.0.1:$(PORT)"
+	@echo "make test   install what is needed and run every test"
+	@echo "make lint   ruff check and format check"
+	@echo "make bench  build a synthetic clinic and print the benchmark figures"
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/base.txt -r requirements/dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
+run: install
+	@export DEBUG=$${DEBUG:-true}; \
+	$(PY) manage.py ensure_database && \
+	$(PY) manage.py migrate --no-input -v0 && \
+	$(PY) manage.py demo_data && \
+	echo "" && \
+	echo "  Portal      http://127.0.0.1:$(PORT)/" && \
+	echo "  Admin       http://127.0.0.1:$(PORT)/admin/" && \
+	echo "  Reports     http://127.0.0.1:$(PORT)/reports/" && \
+	echo "  API docs    http://127.0.0.1:$(PORT)/api/docs/" && \
+	echo "  Health      http://127.0.0.1:$(PORT)/healthz" && \
+	echo "  Ctrl-C stops web, worker and beat." && echo "" && \
+	PORT=$(PORT) exec $(VENV)/bin/honcho start -f Procfile
+
+test: install chromium
+	REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) manage.py ensure_database
+	$(PY) manage.py migrate --no-input -v0
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

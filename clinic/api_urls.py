@@ -1,0 +1,7 @@
+"""Every /api/v1/ route, collected from the apps' routers."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("patients.api_urls")),
+]

@@ -1,0 +1,22 @@
+#!/usr/bin/env python
+"""Django's command-line utility for administrative tasks."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    from clinic.config import exit_on_settings_error
+
+    with exit_on_settings_error():
+        from django.conf import settings
+
+        settings.INSTALLED_APPS  # noqa: B018 - load settings now so a bad one fails in one line
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()
