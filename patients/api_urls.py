@@ -1,3 +1,8 @@
-from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from patients.api import PatientViewSet
+
+router = SimpleRouter()
+router.register("patients", PatientViewSet, basename="patient")
+
+urlpatterns = router.urls

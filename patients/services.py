@@ -26,7 +26,7 @@ from patients.domain.outcomes import score_odi
 from patients.domain.screening import (
     DEFAULT_RULE_SET,
     TableLimits,
-    intake_expires_on,
+    intake_valid_until,
     screen_intake,
 )
 from patients.models import (
@@ -42,7 +42,7 @@ from patients.models import (
 QUESTIONNAIRE_VERSION = "2026.1"
 
 # Sent inside the transaction whenever a patient's current screening changes or
-# lapses: kwargs patient, screening (the new current one, or None), reason, by.
+# lapses: kwargs patient, screening (the new current one, or None), reason, by, today.
 screening_changed = django.dispatch.Signal()
 
 
@@ -121,7 +121,7 @@ def _screen_and_store(
         ],
         rule_set_version=result.rule_set_version,
         screened_on=today,
-        valid_until=intake_expires_on(intake.taken_on),
+        valid_until=intake_valid_until(intake.taken_on),
     )
     patient.current_screening = screening
     patient.save(update_fields=["current_screening", "updated_at"])
@@ -136,7 +136,7 @@ def _screen_and_store(
         changes={"outcome": screening.outcome, "codes": [f["code"] for f in screening.findings]},
     )
     screening_changed.send(
-        sender=Screening, patient=patient, screening=screening, reason=reason, by=by
+        sender=Screening, patient=patient, screening=screening, reason=reason, by=by, today=today
     )
     return screening
 
@@ -382,6 +382,7 @@ def screening_expiry_sweep(*, today: date) -> int:
                 screening=patient.current_screening,
                 reason="expired",
                 by=None,
+                today=today,
             )
         count += 1
     return count

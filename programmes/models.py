@@ -1,1 +1,439 @@
+"""Exercises, programme templates, patients' plans, their history and check-ins.
 
+A plan is a copy of a template: editing the template never changes a running
+plan. Which inversion step is current is changed only by
+`programmes.services`, and a PostgreSQL trigger (migration 0002) refuses any
+write that would make an inversion step current for a patient whose screening
+does not allow it, whatever path the write came by.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from clinic.models import Clinic
+from patients.models import Outcome, Patient
+from programmes.domain.progression import InversionStep
+from programmes.domain.symptoms import Symptom
+from programmes.querysets import CheckInQuerySet, PlanQuerySet
+
+
+class Category(models.TextChoices):
+    INVERSION = "inversion", "Inversion"
+    STRETCH = "stretch", "Stretch"
+    CORE = "core", "Core"
+    MOBILITY = "mobility", "Mobility"
+    AEROBIC = "aerobic", "Aerobic"
+
+
+class Exercise(models.Model):
+    """An exercise of the library. `clinic` empty: the shipped library every clinic sees."""
+
+    clinic = models.ForeignKey(
+        Clinic, null=True, blank=True, on_delete=models.CASCADE, related_name="exercises"
+    )
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120)
+    category = models.CharField(max_length=12, choices=Category.choices)
+    patient_instructions = models.TextField()
+    clinician_notes = models.TextField(blank=True)
+    default_sets = models.PositiveSmallIntegerField(default=1)
+    default_repetitions = models.PositiveSmallIntegerField(null=True, blank=True)
+    default_hold_seconds = models.PositiveSmallIntegerField(null=True, blank=True)
+    default_times_per_day = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(6)]
+    )
+    contraindication_tags = ArrayField(
+        models.CharField(max_length=20, choices=Outcome.choices),
+        default=list,
+        blank=True,
+        help_text="Screening outcomes for which this exercise must not be assigned.",
+    )
+
+    class Meta:
+        ordering = ["category", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "slug"], name="exercise_clinic_slug_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def dosage_text(
+        self, *, sets=None, repetitions=None, hold_seconds=None, times_per_day=None
+    ) -> str:
+        sets = sets or self.default_sets
+        repetitions = repetitions if repetitions is not None else self.default_repetitions
+        hold_seconds = hold_seconds if hold_seconds is not None else self.default_hold_seconds
+        times_per_day = times_per_day or self.default_times_per_day
+        parts = []
+        if repetitions:
+            parts.append(
+                f"{sets} × {repetitions} repetitions" if sets > 1 else f"{repetitions} repetitions"
+            )
+        elif sets > 1:
+            parts.append(f"{sets} sets")
+        if hold_seconds:
+            parts.append(
+                f"hold {hold_seconds} s" if hold_seconds < 120 else f"{hold_seconds // 60} min"
+            )
+        parts.append("once a day" if times_per_day == 1 else f"{times_per_day} times a day")
+        return ", ".join(parts)
+
+
+class TemplateKind(models.TextChoices):
+    INVERSION = "inversion", "Progressive inversion and exercise"
+    EXERCISE_ONLY = "exercise_only", "Exercise only"
+
+
+class StepFields(models.Model):
+    """The shape of an inversion step, shared by templates and plans."""
+
+    order = models.PositiveSmallIntegerField()
+    angle_deg = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(10), MaxValueValidator(90)],
+        help_text="Degrees from horizontal.",
+    )
+    hold_seconds = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(10), MaxValueValidator(600)],
+        help_text="Time inverted per session (ignored in intermittent mode).",
+    )
+    sessions_per_day = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(2)]
+    )
+    days_per_week = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(1), MaxValueValidator(7)]
+    )
+    cycles = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Intermittent mode: number of inverted cycles."
+    )
+    cycle_seconds = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(20), MaxValueValidator(30)],
+        help_text="Intermittent mode: seconds inverted per cycle (20–30).",
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["order"]
+
+    def as_domain(self) -> InversionStep:
+        return InversionStep(
+            angle_deg=self.angle_deg,
+            hold_seconds=self.hold_seconds,
+            sessions_per_day=self.sessions_per_day,
+            days_per_week=self.days_per_week,
+            cycles=self.cycles,
+            cycle_seconds=self.cycle_seconds,
+        )
+
+    def describe(self) -> str:
+        if self.cycles:
+            body = f"{self.cycles} cycles of {self.cycle_seconds} s inverted"
+        else:
+            minutes, seconds = divmod(self.hold_seconds, 60)
+            body = f"hold {minutes} min" + (f" {seconds} s" if seconds else "")
+        times = "once a day" if self.sessions_per_day == 1 else "twice a day"
+        return f"{self.angle_deg}°, {body}, {times}"
+
+
+def _step_constraints(prefix: str) -> list[models.BaseConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=models.Q(angle_deg__gte=10, angle_deg__lte=90), name=f"{prefix}_angle_10_90"
+        ),
+        models.CheckConstraint(
+            condition=models.Q(hold_seconds__gte=10, hold_seconds__lte=600),
+            name=f"{prefix}_hold_max_10_min",
+        ),
+        models.CheckConstraint(
+            condition=models.Q(sessions_per_day__gte=1, sessions_per_day__lte=2),
+            name=f"{prefix}_sessions_1_2",
+        ),
+    ]
+
+
+class ProgrammeTemplate(models.Model):
+    clinic = models.ForeignKey(
+        Clinic, null=True, blank=True, on_delete=models.CASCADE, related_name="templates"
+    )
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=14, choices=TemplateKind.choices)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TemplateInversionStep(StepFields):
+    template = models.ForeignKey(
+        ProgrammeTemplate, on_delete=models.CASCADE, related_name="inversion_steps"
+    )
+
+    class Meta(StepFields.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "order"], name="template_step_order_unique"
+            ),
+            *_step_constraints("template_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Step {self.order + 1}: {self.describe()}"
+
+
+class PrescriptionFields(models.Model):
+    order = models.PositiveSmallIntegerField(default=0)
+    exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="+")
+    sets = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(10)])
+    repetitions = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
+    hold_seconds = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(600)]
+    )
+    times_per_day = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(6)]
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["order"]
+
+    def __str__(self) -> str:
+        return f"{self.exercise}: {self.dosage_text()}"
+
+    def dosage_text(self) -> str:
+        return self.exercise.dosage_text(
+            sets=self.sets,
+            repetitions=self.repetitions,
+            hold_seconds=self.hold_seconds,
+            times_per_day=self.times_per_day,
+        )
+
+
+class TemplateExercise(PrescriptionFields):
+    template = models.ForeignKey(
+        ProgrammeTemplate, on_delete=models.CASCADE, related_name="exercises"
+    )
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    ENDED = "ended", "Ended"
+
+
+class Plan(models.Model):
+    """A patient's programme: a copy of a template, run by one clinician."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="plans")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="plans")
+    template = models.ForeignKey(
+        ProgrammeTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="plans"
+    )
+    name = models.CharField(max_length=120)
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    current_step = models.ForeignKey(
+        "PlanInversionStep",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The inversion step the patient does now; empty means no inversion.",
+    )
+    ceiling_deg = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(15), MaxValueValidator(90)]
+    )
+    full_inversion_allowed = models.BooleanField(
+        default=False, help_text="Tick to allow steps above 60° (up to 90°) on this plan."
+    )
+    auto_advance = models.BooleanField(
+        default=False, help_text="Apply the progression engine's proposals without review."
+    )
+    inversion_paused = models.BooleanField(
+        default=False, help_text="Inversion stopped (symptom or screening); exercises go on."
+    )
+    pause_reason = models.TextField(blank=True)
+    # The progression engine's latest proposal, shown to the clinician.
+    proposal_action = models.CharField(max_length=10, blank=True)
+    proposal_reason = models.TextField(blank=True)
+    proposal_target = models.ForeignKey(
+        "PlanInversionStep", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposal_at = models.DateTimeField(null=True, blank=True)
+    step_started_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One running plan per patient: a second would double the prescription.
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(status__in=["active", "paused"]),
+                name="plan_one_running_per_patient",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ceiling_deg__lte=60) | models.Q(full_inversion_allowed=True),
+                name="plan_ceiling_above_60_needs_full_inversion",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ceiling_deg__lte=90), name="plan_ceiling_max_90"
+            ),
+        ]
+        indexes = [models.Index(fields=["clinic", "status"], name="plan_clinic_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} — {self.patient}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (PlanStatus.ACTIVE, PlanStatus.PAUSED)
+
+    @property
+    def inversion_active(self) -> bool:
+        return (
+            self.status == PlanStatus.ACTIVE
+            and self.current_step_id is not None
+            and not self.inversion_paused
+        )
+
+
+class PlanInversionStep(StepFields):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="inversion_steps")
+
+    class Meta(StepFields.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "order"], name="plan_step_order_unique"),
+            *_step_constraints("plan_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Step {self.order + 1}: {self.describe()}"
+
+
+class PlanExercise(PrescriptionFields):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="exercises")
+
+
+class PlanEvent(models.Model):
+    """One change to a plan: who, when, what, why. The plan's timeline."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        EDITED = "edited", "Edited"
+        ACTIVATED = "activated", "Activated"
+        PAUSED = "paused", "Paused"
+        RESUMED = "resumed", "Resumed"
+        ADVANCED = "advanced", "Advanced a step"
+        WENT_BACK = "went_back", "Went back a step"
+        INVERSION_PAUSED = "inversion_paused", "Inversion paused"
+        PROPOSAL = "proposal", "Progression proposal"
+        ENDED = "ended", "Ended"
+        COMPLETED = "completed", "Completed"
+        REFUSED = "refused", "Refused"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_step = models.PositiveSmallIntegerField(null=True, blank=True)
+    to_step = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["plan", "-at"], name="planevent_plan_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+
+class CheckIn(models.Model):
+    """A patient's report of one session: what was done, pain before and after, symptoms."""
+
+    class Completion(models.TextChoices):
+        DONE = "done", "Done"
+        PARTIAL = "partial", "Partly done"
+        NOT_DONE = "not_done", "Not done"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="checkins")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="checkins")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.UUIDField(
+        help_text="One per form: a double submit is not a second check-in."
+    )
+    local_date = models.DateField(help_text="The patient's local date of the session.")
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    completion = models.CharField(max_length=10, choices=Completion.choices)
+    step = models.ForeignKey(
+        PlanInversionStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    inversion_angle_deg = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(90)]
+    )
+    inversion_seconds = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(1200)]
+    )
+    exercises_done = models.ManyToManyField(PlanExercise, blank=True, related_name="+")
+    pain_before = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    pain_after = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    symptoms = ArrayField(
+        models.CharField(max_length=40, choices=list(Symptom.LABELS.items())),
+        default=list,
+        blank=True,
+    )
+    note = models.TextField(blank=True, max_length=2000)
+
+    objects = CheckInQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-local_date", "-submitted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "idempotency_key"], name="checkin_idempotency_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(pain_before__lte=10) & models.Q(pain_after__lte=10),
+                name="checkin_pain_0_10",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(inversion_angle_deg__lte=90), name="checkin_angle_max_90"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["plan", "local_date"], name="checkin_plan_day_idx"),
+            models.Index(fields=["patient", "-submitted_at"], name="checkin_patient_recent_idx"),
+            models.Index(fields=["clinic", "local_date"], name="checkin_clinic_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} {self.local_date} {self.get_completion_display()}"

@@ -7,8 +7,7 @@ SQL = """
 ALTER TABLE patients_screeningoverride
     ADD CONSTRAINT override_screening_outcome_matches
     FOREIGN KEY (screening_id, screening_outcome)
-    REFERENCES patients_screening (id, outcome)
-    DEFERRABLE INITIALLY DEFERRED;
+    REFERENCES patients_screening (id, outcome);
 """
 REVERSE = (
     "ALTER TABLE patients_screeningoverride DROP CONSTRAINT override_screening_outcome_matches;"

@@ -1,0 +1,150 @@
+"""Load the demo clinic idempotently and print its logins (used by `make run`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.models import Clinic, Role
+from clinic.roles import membership_grant
+from patients import services as patient_services
+from patients.domain.answers import Condition, IntakeAnswers
+from patients.models import Channel, Patient
+from programmes import services as plan_services
+from programmes.models import Plan, ProgrammeTemplate
+
+DEMO_PASSWORD = "inverto-demo"
+DEMO_DAYS = 14
+
+STAFF = [
+    ("admin", "Alex", "Morgan", Role.CLINIC_ADMIN),
+    ("clinician", "Priya", "Shah", Role.CLINICIAN),
+    ("staff", "Sam", "Okafor", Role.STAFF),
+]
+
+# (username, first, last, born, time zone, answers beyond a clean intake, template, pain)
+PATIENTS = [
+    ("cleared", "Chris", "Evans", date(1978, 4, 12), "Europe/London", {}, "inversion", 6),
+    (
+        "review",
+        "Rosa",
+        "Martinez",
+        date(1969, 9, 3),
+        "America/New_York",
+        {"systolic_bp": 148, "diastolic_bp": 88, "conditions": {Condition.OSTEOPENIA}},
+        None,
+        5,
+    ),
+    (
+        "contra",
+        "Tom",
+        "Baker",
+        date(1959, 1, 22),
+        "Europe/London",
+        {"conditions": {Condition.GLAUCOMA}},
+        "exercise_only",
+        7,
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo clinic, its staff and three patients (safe to run again)."
+
+    def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            clinic, _ = Clinic.objects.get_or_create(
+                slug="demo", defaults={"name": "Riverside Spine & Physio (demo)"}
+            )
+            users = {
+                username: self._user(username, first, last, clinic, role)
+                for username, first, last, role in STAFF
+            }
+            for row in PATIENTS:
+                self._patient(clinic, users["clinician"], *row)
+        self._print_logins()
+
+    def _user(self, username: str, first: str, last: str, clinic: Clinic, role: str):
+        user, created = get_user_model().objects.get_or_create(
+            username=username,
+            defaults={"first_name": first, "last_name": last, "email": f"{username}@demo.invalid"},
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        membership_grant(user=user, clinic=clinic, role=role)
+        return user
+
+    def _patient(
+        self, clinic, clinician, username, first, last, born, zone, extra, template_kind, pain
+    ):
+        patient = Patient.objects.filter(clinic=clinic, first_name=first, last_name=last).first()
+        if patient is None:
+            user = self._user(username, first, last, clinic, Role.PATIENT)
+            patient = Patient.objects.create(
+                clinic=clinic,
+                clinician=clinician,
+                user=user,
+                first_name=first,
+                last_name=last,
+                date_of_birth=born,
+                sex="not_stated",
+                email=f"{username}@demo.invalid",
+                time_zone=zone,
+                reminder_time=time(18, 0),
+            )
+        today = timezone.localdate()
+        intake_day = today - timedelta(days=DEMO_DAYS + 1)
+        if not patient.intakes.exists():
+            values = {
+                "age_years": patient.age_on(intake_day),
+                "systolic_bp": 124,
+                "diastolic_bp": 78,
+                "weight_kg": 78.0,
+                "height_cm": 176.0,
+                **extra,
+            }
+            values["conditions"] = frozenset(values.get("conditions", ()))
+            patient_services.intake_submit(
+                patient=patient,
+                answers=IntakeAnswers(**values),
+                measurements=patient_services.IntakeMeasurements(
+                    bp_measured_by=clinician.get_full_name(),
+                    bp_measured_at=timezone.make_aware(datetime.combine(intake_day, time(10, 0))),
+                    baseline_pain=pain,
+                    odi_sections=(2, 1, 2, 1, 2, 1, 1, None, 1, 2),
+                ),
+                by=clinician,
+                channel=Channel.ADMIN,
+                taken_on=intake_day,
+            )
+            patient.refresh_from_db()
+        if template_kind and not Plan.objects.filter(patient=patient).exists():
+            template = ProgrammeTemplate.objects.filter(
+                clinic__isnull=True, kind=template_kind
+            ).first()
+            start = today - timedelta(days=DEMO_DAYS)
+            plan = plan_services.plan_create_from_template(
+                patient=patient, template=template, by=clinician, start_date=start
+            )
+            plan_services.plan_activate(plan=plan, by=clinician, today=start)
+        return patient
+
+    def _print_logins(self) -> None:
+        rows = [
+            ("Clinic administrator", "admin", "/admin/"),
+            ("Clinician", "clinician", "/admin/"),
+            ("Staff (reports)", "staff", "/reports/"),
+            ("Patient, cleared (inversion plan)", "cleared", "/"),
+            ("Patient, review required (no plan yet)", "review", "/"),
+            ("Patient, contraindicated (exercise only)", "contra", "/"),
+        ]
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo clinic ready. Logins (password for all: {DEMO_PASSWORD}):")
+        )
+        for label, username, where in rows:
+            self.stdout.write(f"  {label:<42} {username:<10} {where}")

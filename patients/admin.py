@@ -1,0 +1,541 @@
+"""Clinicians' admin for patients: screening badges, intake, override and referral actions.
+
+Every change goes through `patients.services`; the admin only collects input
+and shows the service's refusal as a message.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from clinic.admin import ClinicScopedAdmin
+from clinic.audit import audit_record
+from clinic.permissions import CLINICAL_ROLES
+from clinic.roles import clinic_of
+from patients import services
+from patients.domain.answers import Condition, Medication
+from patients.forms import (
+    INTAKE_STEPS,
+    IntakeForm,
+    OverrideForm,
+    ReferralForm,
+    ReferralResultForm,
+)
+from patients.models import Channel, Intake, Outcome, Patient, Referral, Screening
+from patients.serializers import ANSWER_QUESTIONS
+
+BADGE_COLOURS = {
+    Outcome.CLEARED: ("#1b5e20", "#e8f5e9"),
+    Outcome.REVIEW_REQUIRED: ("#7a4f01", "#fff4d6"),
+    Outcome.CONTRAINDICATED: ("#8b1a1a", "#fde8e8"),
+    Outcome.URGENT_REFERRAL: ("#ffffff", "#b3261e"),
+}
+
+
+def outcome_badge(screening: Screening | None, *, today=None) -> str:
+    today = today or timezone.localdate()
+    if screening is None:
+        return format_html(
+            '<span class="inv-badge" style="{}">Not screened</span>', _style("#444", "#eee")
+        )
+    label = screening.get_outcome_display()
+    if screening.is_expired(today):
+        return format_html(
+            '<span class="inv-badge" style="{}">{} — expired</span>', _style("#444", "#eee"), label
+        )
+    fg, bg = BADGE_COLOURS[screening.outcome]
+    suffix = " (override)" if hasattr(screening, "override") else ""
+    return format_html(
+        '<span class="inv-badge" style="{}">{}{}</span>', _style(fg, bg), label, suffix
+    )
+
+
+def _style(fg: str, bg: str) -> str:
+    return (
+        f"color:{fg};background:{bg};padding:2px 8px;border-radius:10px;font-weight:600;"
+        "white-space:nowrap;display:inline-block"
+    )
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    title = "screening outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [*Outcome.choices, ("none", "Not screened")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(current_screening__isnull=True)
+        if self.value() in Outcome.values:
+            return queryset.filter(current_screening__outcome=self.value())
+        return queryset
+
+
+class ExpiringFilter(admin.SimpleListFilter):
+    title = "screening validity"
+    parameter_name = "validity"
+
+    def lookups(self, request, model_admin):
+        return [("soon", "Expiring within 14 days"), ("expired", "Expired")]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "soon":
+            return queryset.screening_expiring_within(today, 14)
+        if self.value() == "expired":
+            return queryset.filter(current_screening__valid_until__lt=today)
+        return queryset
+
+
+class ClinicianFilter(admin.SimpleListFilter):
+    title = "clinician"
+    parameter_name = "clinician"
+
+    def lookups(self, request, model_admin):
+        clinicians = get_user_model().objects.filter(
+            membership__clinic=clinic_of(request.user), membership__role__in=CLINICAL_ROLES
+        )
+        return [(str(user.pk), user.get_full_name() or user.username) for user in clinicians]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(clinician_id=self.value()) if self.value() else queryset
+
+
+class IntakeInline(admin.TabularInline):
+    model = Intake
+    fields = ["number", "taken_on", "reason", "channel", "baseline_pain", "odi_percent", "link"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    @admin.display(description="")
+    def link(self, intake: Intake) -> str:
+        url = reverse("admin:patients_intake_change", args=[intake.pk])
+        return format_html('<a href="{}">Answers and findings</a>', url)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Patient)
+class PatientAdmin(ClinicScopedAdmin):
+    list_display = ["full_name", "date_of_birth", "clinician_name", "badge", "valid_until"]
+    list_filter = [OutcomeFilter, ClinicianFilter, ExpiringFilter]
+    search_fields = ["first_name", "last_name", "email", "phone"]
+    list_select_related = ["clinician", "current_screening__override"]
+    readonly_fields = ["screening_panel", "user", "height_cm", "weight_kg"]
+    inlines = [IntakeInline]
+    fieldsets = [
+        ("Screening", {"fields": ["screening_panel"]}),
+        (
+            "Identity and contact",
+            {"fields": ["first_name", "last_name", "date_of_birth", "sex", "email", "phone"]},
+        ),
+        ("Care", {"fields": ["clinician", "time_zone", "height_cm", "weight_kg", "user"]}),
+        (
+            "Reminders",
+            {
+                "fields": [
+                    "reminder_time",
+                    "remind_by_email",
+                    "remind_by_sms",
+                    "remind_in_portal",
+                    "reminders_opted_out",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(
+                "current_screening__override", "current_screening__referral", "clinician"
+            )
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # nothing to screen yet on the add page
+            return self.fieldsets[1:]
+        return self.fieldsets
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "clinician":
+            kwargs["queryset"] = get_user_model().objects.filter(
+                membership__clinic=clinic_of(request.user), membership__role__in=CLINICAL_ROLES
+            )
+            kwargs.setdefault("initial", request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            if not change:
+                obj.clinic = clinic_of(request.user)
+                if obj.clinic is None:
+                    raise PermissionDenied("Your account belongs to no clinic.")
+            super().save_model(request, obj, form, change)
+            audit_record(
+                actor=request.user,
+                action="update" if change else "create",
+                channel=Channel.ADMIN,
+                obj=obj,
+                clinic=obj.clinic,
+                patient_id=obj.pk,
+                summary="Patient details changed" if change else "Patient created",
+                changes={"fields": sorted(form.changed_data)},
+                request=request,
+            )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        messages.success(request, f"{obj} added. Record the intake to screen them.")
+        return redirect("admin:patients_patient_intake", obj.pk)
+
+    @admin.display(description="Name", ordering="last_name")
+    def full_name(self, patient: Patient) -> str:
+        return patient.full_name
+
+    @admin.display(description="Clinician", ordering="clinician__last_name")
+    def clinician_name(self, patient: Patient) -> str:
+        return patient.clinician.get_full_name() or patient.clinician.username
+
+    @admin.display(description="Screening")
+    def badge(self, patient: Patient) -> str:
+        return outcome_badge(patient.current_screening)
+
+    @admin.display(description="Valid until", ordering="current_screening__valid_until")
+    def valid_until(self, patient: Patient):
+        return patient.current_screening.valid_until if patient.current_screening else "—"
+
+    @admin.display(description="Current screening")
+    def screening_panel(self, patient: Patient) -> str:
+        screening = patient.current_screening
+        intake_url = reverse("admin:patients_patient_intake", args=[patient.pk])
+        if screening is None:
+            return format_html(
+                '{} <a class="button" href="{}">Record intake</a>', outcome_badge(None), intake_url
+            )
+        permission = services.treatment_permission(patient)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    outcome_badge_for_tier(f["tier"]),
+                    f["code"],
+                    f["evidence"],
+                    f["clinician_message"],
+                )
+                for f in screening.findings
+            ),
+        )
+        findings = (
+            format_html(
+                '<table class="inv-findings"><thead><tr><th>Tier</th><th>Rule</th>'
+                "<th>Evidence</th><th>For the clinician</th></tr></thead><tbody>{}</tbody></table>",
+                rows,
+            )
+            if screening.findings
+            else format_html("<p>No findings.</p>")
+        )
+        actions = [format_html('<a class="button" href="{}">Record new intake</a>', intake_url)]
+        if screening.outcome == Outcome.REVIEW_REQUIRED and not hasattr(screening, "override"):
+            url = reverse("admin:patients_patient_override", args=[patient.pk])
+            actions.append(
+                format_html('<a class="button" href="{}">Override for inversion…</a>', url)
+            )
+        if screening.outcome == Outcome.URGENT_REFERRAL:
+            referral = getattr(screening, "referral", None)
+            name = (
+                "patients_patient_referral"
+                if referral is None
+                else "patients_patient_referral_result"
+            )
+            label = "Record urgent referral…" if referral is None else "Record referral result…"
+            actions.append(
+                format_html(
+                    '<a class="button" href="{}">{}</a>',
+                    reverse(f"admin:{name}", args=[patient.pk]),
+                    label,
+                )
+            )
+        override = getattr(screening, "override", None)
+        override_text = (
+            format_html(
+                "<p><strong>Override</strong> by {} on {:%d %b %Y}, until {:%d %b %Y}: {}</p>",
+                override.clinician.get_full_name() or override.clinician.username,
+                override.created_at,
+                override.expires_on,
+                override.reason,
+            )
+            if override
+            else ""
+        )
+        return format_html(
+            "<div>{} <small>rules {} · screened {:%d %b %Y} · valid until {:%d %b %Y}</small></div>"
+            "<p><strong>{}</strong></p>{}{}<p>{}</p>",
+            outcome_badge(screening),
+            screening.rule_set_version,
+            screening.screened_on,
+            screening.valid_until,
+            permission.reason,
+            findings,
+            override_text,
+            format_html_join(" ", "{}", ((action,) for action in actions)),
+        )
+
+    # Custom pages: explicit actions with their own forms.
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/intake/", wrap(self.intake_view), name="patients_patient_intake"),
+            path("<int:pk>/override/", wrap(self.override_view), name="patients_patient_override"),
+            path("<int:pk>/referral/", wrap(self.referral_view), name="patients_patient_referral"),
+            path(
+                "<int:pk>/referral-result/",
+                wrap(self.referral_result_view),
+                name="patients_patient_referral_result",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _patient_or_404(self, request, pk: int) -> Patient:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        try:
+            return self.get_queryset(request).get(pk=pk)
+        except Patient.DoesNotExist:
+            raise Http404("No such patient in your clinic.") from None
+
+    def _render(self, request, patient: Patient, *, title: str, form, intro: str = "", steps=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": patient,
+            "title": title,
+            "form": form,
+            "intro": intro,
+            "steps": steps,
+            "patient_url": reverse("admin:patients_patient_change", args=[patient.pk]),
+        }
+        return TemplateResponse(request, "admin/patients/patient/action_form.html", context)
+
+    def intake_view(self, request, pk: int):
+        patient = self._patient_or_404(request, pk)
+        form = IntakeForm(request.POST or None, patient=patient)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.intake_submit(
+                    patient=patient,
+                    answers=form.answers(today=timezone.localdate()),
+                    measurements=services.IntakeMeasurements(
+                        bp_measured_by=form.cleaned_data["bp_measured_by"],
+                        bp_measured_at=form.cleaned_data["bp_measured_at"],
+                        baseline_pain=form.cleaned_data["baseline_pain"],
+                        odi_sections=form.odi_sections(),
+                    ),
+                    by=request.user,
+                    channel=Channel.ADMIN,
+                    request=request,
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                patient.refresh_from_db()
+                screening = patient.current_screening
+                level = (
+                    messages.SUCCESS if screening.outcome == Outcome.CLEARED else messages.WARNING
+                )
+                self.message_user(
+                    request,
+                    f"Intake recorded. Screening: {screening.get_outcome_display()}.",
+                    level,
+                )
+                return redirect("admin:patients_patient_change", patient.pk)
+        steps = [(title, [form[name] for name in names]) for title, names in INTAKE_STEPS]
+        return self._render(request, patient, title=f"Intake for {patient}", form=form, steps=steps)
+
+    def override_view(self, request, pk: int):
+        patient = self._patient_or_404(request, pk)
+        form = OverrideForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.screening_override_record(
+                    screening=patient.current_screening,
+                    clinician=request.user,
+                    reason=form.cleaned_data["reason"],
+                    channel=Channel.ADMIN,
+                    request=request,
+                )
+            except (ValidationError, PermissionDenied) as error:
+                _add_errors(form, error)
+            else:
+                self.message_user(
+                    request, "Override recorded: inversion may be planned.", messages.SUCCESS
+                )
+                return redirect("admin:patients_patient_change", patient.pk)
+        screening = patient.current_screening
+        intro = (
+            "Only a review-required screening can be overridden."
+            if screening is None or screening.outcome != Outcome.REVIEW_REQUIRED
+            else "Findings: " + "; ".join(f["evidence"] for f in screening.findings)
+        )
+        return self._render(
+            request, patient, title=f"Override for {patient}", form=form, intro=intro
+        )
+
+    def referral_view(self, request, pk: int):
+        patient = self._patient_or_404(request, pk)
+        form = ReferralForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.referral_record(
+                    screening=patient.current_screening,
+                    by=request.user,
+                    referred_to=form.cleaned_data["referred_to"],
+                    referred_on=form.cleaned_data["referred_on"],
+                    channel=Channel.ADMIN,
+                    request=request,
+                )
+            except (ValidationError, PermissionDenied) as error:
+                _add_errors(form, error)
+            else:
+                self.message_user(request, "Urgent referral recorded.", messages.SUCCESS)
+                return redirect("admin:patients_patient_change", patient.pk)
+        return self._render(request, patient, title=f"Urgent referral for {patient}", form=form)
+
+    def referral_result_view(self, request, pk: int):
+        patient = self._patient_or_404(request, pk)
+        referral = Referral.objects.filter(screening=patient.current_screening).first()
+        if referral is None:
+            return redirect("admin:patients_patient_referral", patient.pk)
+        form = ReferralResultForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.referral_result_record(
+                    referral=referral,
+                    by=request.user,
+                    result=form.cleaned_data["result"],
+                    notes=form.cleaned_data["result_notes"],
+                    channel=Channel.ADMIN,
+                    request=request,
+                )
+            except (ValidationError, PermissionDenied) as error:
+                _add_errors(form, error)
+            else:
+                self.message_user(request, "Referral result recorded.", messages.SUCCESS)
+                return redirect("admin:patients_patient_change", patient.pk)
+        return self._render(request, patient, title=f"Referral result for {patient}", form=form)
+
+
+def outcome_badge_for_tier(tier: str) -> str:
+    fg, bg = BADGE_COLOURS.get(tier, ("#444", "#eee"))
+    return format_html('<span style="{}">{}</span>', _style(fg, bg), Outcome(tier).label)
+
+
+def _add_errors(form, error) -> None:
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, getattr(error, "messages", None) or str(error))
+
+
+@admin.register(Intake)
+class IntakeAdmin(ClinicScopedAdmin):
+    """An intake and its findings, readable on one page. Intakes are never edited."""
+
+    clinic_lookup = "patient__clinic"
+    list_display = ["patient", "number", "taken_on", "reason", "channel"]
+    list_select_related = ["patient"]
+    fields = [
+        "patient",
+        "number",
+        "taken_on",
+        "reason",
+        "channel",
+        "recorded_by",
+        "measurements",
+        "answers_table",
+        "findings_table",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Measurements")
+    def measurements(self, intake: Intake) -> str:
+        return format_html(
+            "Blood pressure {}/{} mmHg (by {}, {:%d %b %Y %H:%M}) · {} kg · {} cm · pain {}/10 · "
+            "ODI {}%",
+            intake.systolic_bp,
+            intake.diastolic_bp,
+            intake.bp_measured_by,
+            intake.bp_measured_at,
+            intake.weight_kg,
+            intake.height_cm,
+            intake.baseline_pain,
+            intake.odi_percent,
+        )
+
+    @admin.display(description="Answers")
+    def answers_table(self, intake: Intake) -> str:
+        answers = intake.answers
+        rows = []
+        for name, question in ANSWER_QUESTIONS.items():
+            value = answers.get(name)
+            if name.endswith("_date"):
+                if value:
+                    rows.append((question, value))
+                continue
+            rows.append((question, "Yes" if value else "No"))
+        conditions = [Condition.LABELS.get(code, code) for code in answers.get("conditions", [])]
+        medications = [Medication.LABELS.get(code, code) for code in answers.get("medications", [])]
+        rows.append(("Conditions", ", ".join(conditions) or "None"))
+        rows.append(("Medications", ", ".join(medications) or "None"))
+        return format_html(
+            "<table>{}</table>", format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows)
+        )
+
+    @admin.display(description="Findings")
+    def findings_table(self, intake: Intake) -> str:
+        screening = intake.screenings.order_by("-created_at").first()
+        if screening is None or not screening.findings:
+            return "No findings (cleared)." if screening else "Not screened."
+        return format_html(
+            "<p>{} (rules {})</p><table>{}</table>",
+            outcome_badge(screening),
+            screening.rule_set_version,
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        outcome_badge_for_tier(f["tier"]),
+                        f["code"],
+                        f["evidence"],
+                        f["clinician_message"],
+                    )
+                    for f in screening.findings
+                ),
+            ),
+        )

@@ -1,0 +1,248 @@
+"""API shapes for patients, intakes and screenings. Shape only; rules live in the domain."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from clinic.roles import clinic_of
+from patients.domain.answers import Condition, IntakeAnswers, Medication, answer_errors
+from patients.models import Intake, Patient, Screening, ScreeningOverride
+
+# Every answer field with the question a patient or clinician is asked.
+ANSWER_QUESTIONS: dict[str, str] = {
+    "bladder_bowel_change": (
+        "New or worsening bladder or bowel disturbance (retention, incontinence)?"
+    ),
+    "bladder_bowel_change_date": "When did the bladder or bowel change start?",
+    "saddle_numbness": "Numbness around the back passage or genitals (saddle area)?",
+    "both_legs_symptoms": "Pain, numbness or tingling in both legs?",
+    "new_sexual_dysfunction": "New problems with sexual function?",
+    "progressive_leg_weakness": "Leg weakness that is getting worse?",
+    "foot_drop": "Foot drop (the front of the foot drags or slaps when walking)?",
+    "night_pain": "Pain at night that does not ease with rest or changing position?",
+    "unexplained_weight_loss": "Weight loss you cannot explain?",
+    "no_improvement_after_month_of_care": "No improvement after a month of treatment?",
+    "fever": "Fever or feeling hot and shivery with the back pain?",
+    "intravenous_drug_use": "Injecting drugs, now or in the past?",
+    "significant_trauma": "A significant fall, accident or injury before the pain began?",
+    "new_back_pain": "Is this back pain a new episode (started in the last 6 weeks)?",
+    "pregnant": "Pregnant, or could be pregnant?",
+    "eye_surgery": "Eye surgery in the past?",
+    "eye_surgery_date": "Date of the most recent eye surgery.",
+    "heart_attack": "A heart attack in the past?",
+    "heart_attack_date": "Date of the most recent heart attack.",
+    "fracture": "A broken bone in the past?",
+    "fracture_date": "Date of the most recent fracture.",
+    "surgery": "Any operation in the past?",
+    "surgery_date": "Date of the most recent operation.",
+}
+_YES_NO = [name for name in ANSWER_QUESTIONS if not name.endswith("_date")]
+_DATES = [name for name in ANSWER_QUESTIONS if name.endswith("_date")]
+
+
+class FindingSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Rule code, stable across rule-set versions.")
+    tier = serializers.ChoiceField(
+        choices=["cleared", "review_required", "contraindicated", "urgent_referral"],
+        help_text="The outcome tier this rule gives.",
+    )
+    evidence = serializers.CharField(help_text="The answer or measurement that triggered it.")
+    message = serializers.CharField(
+        source="clinician_message", help_text="What it means for the clinician."
+    )
+    patient_message = serializers.CharField(help_text="Plain-language message for the patient.")
+
+
+class OverrideSerializer(serializers.ModelSerializer):
+    clinician = serializers.StringRelatedField(help_text="Who recorded the override.")
+
+    class Meta:
+        model = ScreeningOverride
+        fields = ["scope", "reason", "clinician", "created_at", "expires_on"]
+
+
+class ScreeningSerializer(serializers.ModelSerializer):
+    findings = FindingSerializer(many=True, help_text="Findings, most severe first.")
+    override = serializers.SerializerMethodField(help_text="The clinician's override, if any.")
+    expired = serializers.SerializerMethodField(help_text="True once the intake is past 90 days.")
+
+    class Meta:
+        model = Screening
+        fields = [
+            "id",
+            "outcome",
+            "rule_set_version",
+            "findings",
+            "screened_on",
+            "valid_until",
+            "expired",
+            "override",
+        ]
+
+    def get_override(self, screening: Screening) -> dict | None:
+        override = getattr(screening, "override", None)
+        return OverrideSerializer(override).data if override else None
+
+    def get_expired(self, screening: Screening) -> bool:
+        return screening.is_expired(timezone.localdate())
+
+
+class IntakeAnswersSerializer(serializers.Serializer):
+    """The intake questionnaire: CLINICAL.md section 2 as structured answers."""
+
+    systolic_bp = serializers.IntegerField(help_text="Systolic blood pressure at intake, mmHg.")
+    diastolic_bp = serializers.IntegerField(help_text="Diastolic blood pressure at intake, mmHg.")
+    bp_measured_by = serializers.CharField(
+        max_length=120, help_text="Who measured the blood pressure (name or 'self')."
+    )
+    bp_measured_at = serializers.DateTimeField(help_text="When the blood pressure was measured.")
+    weight_kg = serializers.FloatField(help_text="Body weight in kilograms.")
+    height_cm = serializers.FloatField(help_text="Height in centimetres.")
+    baseline_pain = serializers.IntegerField(
+        min_value=0, max_value=10, help_text="Pain now, 0 (none) to 10 (worst imaginable)."
+    )
+    odi_sections = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=5, allow_null=True),
+        min_length=10,
+        max_length=10,
+        help_text="Oswestry Disability Index 2.1a: ten section scores 0–5, null if unanswered.",
+    )
+    conditions = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(Condition.LABELS.items())),
+        required=False,
+        default=list,
+        help_text="Conditions the patient has or has had (codes).",
+    )
+    medications = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(Medication.LABELS.items())),
+        required=False,
+        default=list,
+        help_text="Medicines the patient takes (codes).",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in _YES_NO:
+            fields[name] = serializers.BooleanField(
+                required=False, default=False, help_text=ANSWER_QUESTIONS[name]
+            )
+        for name in _DATES:
+            fields[name] = serializers.DateField(
+                required=False, allow_null=True, default=None, help_text=ANSWER_QUESTIONS[name]
+            )
+        return fields
+
+    def validate(self, attrs):
+        patient: Patient = self.context["patient"]
+        today = timezone.localdate()
+        answers = answers_from_validated(attrs, patient=patient, today=today)
+        errors = answer_errors(answers, today=today)
+        if attrs["bp_measured_at"] > timezone.now():
+            errors["bp_measured_at"] = "The measurement time is in the future."
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs["answers"] = answers
+        return attrs
+
+
+def answers_from_validated(attrs: dict, *, patient: Patient, today) -> IntakeAnswers:
+    return IntakeAnswers(
+        age_years=patient.age_on(today),
+        systolic_bp=attrs["systolic_bp"],
+        diastolic_bp=attrs["diastolic_bp"],
+        weight_kg=attrs["weight_kg"],
+        height_cm=attrs["height_cm"],
+        conditions=frozenset(attrs.get("conditions") or ()),
+        medications=frozenset(attrs.get("medications") or ()),
+        **{name: attrs.get(name, False) for name in _YES_NO},
+        **{name: attrs.get(name) for name in _DATES},
+    )
+
+
+class IntakeSerializer(serializers.ModelSerializer):
+    screening = serializers.SerializerMethodField(help_text="The screening of this intake.")
+
+    class Meta:
+        model = Intake
+        fields = [
+            "id",
+            "number",
+            "questionnaire_version",
+            "taken_on",
+            "answers",
+            "systolic_bp",
+            "diastolic_bp",
+            "bp_measured_by",
+            "bp_measured_at",
+            "weight_kg",
+            "height_cm",
+            "baseline_pain",
+            "odi_sections",
+            "odi_percent",
+            "reason",
+            "channel",
+            "screening",
+        ]
+
+    def get_screening(self, intake: Intake) -> dict | None:
+        screening = intake.screenings.order_by("-created_at").first()
+        return ScreeningSerializer(screening).data if screening else None
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    screening_outcome = serializers.CharField(
+        source="current_screening.outcome",
+        read_only=True,
+        default=None,
+        help_text="Outcome of the current screening; null until the first intake.",
+    )
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "sex",
+            "email",
+            "phone",
+            "time_zone",
+            "height_cm",
+            "weight_kg",
+            "clinician",
+            "reminder_time",
+            "remind_by_email",
+            "remind_by_sms",
+            "remind_in_portal",
+            "reminders_opted_out",
+            "screening_outcome",
+            "created_at",
+        ]
+        read_only_fields = ["height_cm", "weight_kg", "created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        clinic = clinic_of(request.user) if request else None
+        if "clinician" in fields and not fields["clinician"].read_only:
+            from django.contrib.auth import get_user_model
+
+            from clinic.permissions import CLINICAL_ROLES
+
+            fields["clinician"].queryset = get_user_model().objects.filter(
+                membership__clinic=clinic, membership__role__in=CLINICAL_ROLES
+            )
+        return fields
+
+    def validate_date_of_birth(self, value):
+        if value >= timezone.localdate():
+            raise serializers.ValidationError("The date of birth must be in the past.")
+        return value
+
+
+class OverrideCreateSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        help_text="The clinical reason inversion is acceptable despite the findings."
+    )

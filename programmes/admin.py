@@ -1,0 +1,559 @@
+"""Clinicians' admin for the exercise library, templates and patients' plans.
+
+Plans change only through `programmes.services`: the buttons on a plan's page
+post to small views that call one service and show its refusal as a message.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from clinic.admin import ClinicScopedAdmin
+from clinic.permissions import CLINICAL_ROLES
+from clinic.roles import clinic_of
+from patients.admin import outcome_badge
+from patients.models import Patient
+from programmes import services
+from programmes.domain.progression import InversionStep, template_violations
+from programmes.models import (
+    Exercise,
+    Plan,
+    PlanExercise,
+    PlanInversionStep,
+    PlanStatus,
+    ProgrammeTemplate,
+    TemplateExercise,
+    TemplateInversionStep,
+    TemplateKind,
+)
+
+
+def _shared_or_own(queryset, request):
+    if request.user.is_superuser:
+        return queryset
+    return queryset.filter(Q(clinic__isnull=True) | Q(clinic=clinic_of(request.user)))
+
+
+@admin.register(Exercise)
+class ExerciseAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "default_dosage", "contraindication_tags"]
+    list_filter = ["category"]
+    search_fields = ["name", "patient_instructions"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return _shared_or_own(super().get_queryset(request), request)
+
+    @admin.display(description="Default dosage")
+    def default_dosage(self, exercise: Exercise) -> str:
+        return exercise.dosage_text()
+
+    def save_model(self, request, obj, form, change):
+        if not change and not request.user.is_superuser:
+            obj.clinic = clinic_of(request.user)
+        super().save_model(request, obj, form, change)
+
+    def has_change_permission(self, request, obj=None):
+        # The shipped library belongs to no clinic: only a superuser edits it.
+        if obj is not None and obj.clinic_id is None and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+
+def _steps_from_formset(formset) -> list[InversionStep]:
+    rows = []
+    for form in formset.forms:
+        data = getattr(form, "cleaned_data", None)
+        if not data or data.get("DELETE") or data.get("angle_deg") is None:
+            continue
+        rows.append(data)
+    rows.sort(key=lambda row: row.get("order") or 0)
+    steps = []
+    for row in rows:
+        try:
+            steps.append(
+                InversionStep(
+                    angle_deg=row["angle_deg"],
+                    hold_seconds=row["hold_seconds"],
+                    sessions_per_day=row.get("sessions_per_day") or 1,
+                    days_per_week=row.get("days_per_week") or 7,
+                    cycles=row.get("cycles"),
+                    cycle_seconds=row.get("cycle_seconds"),
+                )
+            )
+        except (ValueError, KeyError) as error:
+            raise ValidationError(str(error)) from None
+    return steps
+
+
+class TemplateStepFormSet(BaseInlineFormSet):
+    """A template's steps must keep every cap of CLINICAL.md section 3 at the default ceiling."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        steps = _steps_from_formset(self)
+        if steps and self.instance.kind == TemplateKind.EXERCISE_ONLY:
+            raise ValidationError("An exercise-only template can't have inversion steps.")
+        problems = template_violations(steps, ceiling_deg=60, full_inversion_allowed=False)
+        if problems:
+            raise ValidationError(list(problems))
+
+
+class PlanStepFormSet(BaseInlineFormSet):
+    """A draft plan's steps keep the caps at the plan's own ceiling."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        plan = self.instance
+        steps = _steps_from_formset(self)
+        problems = template_violations(
+            steps, ceiling_deg=plan.ceiling_deg, full_inversion_allowed=plan.full_inversion_allowed
+        )
+        if problems:
+            raise ValidationError(list(problems))
+
+
+class TemplateStepInline(admin.TabularInline):
+    model = TemplateInversionStep
+    formset = TemplateStepFormSet
+    extra = 0
+    fields = [
+        "order",
+        "angle_deg",
+        "hold_seconds",
+        "sessions_per_day",
+        "days_per_week",
+        "cycles",
+        "cycle_seconds",
+    ]
+
+
+class TemplateExerciseInline(admin.TabularInline):
+    model = TemplateExercise
+    extra = 0
+    fields = ["order", "exercise", "sets", "repetitions", "hold_seconds", "times_per_day"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "exercise":
+            kwargs["queryset"] = _shared_or_own(Exercise.objects.all(), request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ProgrammeTemplate)
+class ProgrammeTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "step_summary", "is_active"]
+    list_filter = ["kind", "is_active"]
+    inlines = [TemplateStepInline, TemplateExerciseInline]
+
+    def get_queryset(self, request):
+        return _shared_or_own(super().get_queryset(request), request).prefetch_related(
+            "inversion_steps"
+        )
+
+    @admin.display(description="Inversion steps")
+    def step_summary(self, template: ProgrammeTemplate) -> str:
+        steps = list(template.inversion_steps.all())
+        return (
+            " → ".join(f"{s.angle_deg}°/{s.hold_seconds // 60 or s.hold_seconds}" for s in steps)
+            or "—"
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change and not request.user.is_superuser:
+            obj.clinic = clinic_of(request.user)
+        super().save_model(request, obj, form, change)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.clinic_id is None and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+
+class PlanStepInline(admin.TabularInline):
+    model = PlanInversionStep
+    formset = PlanStepFormSet
+    extra = 0
+    fields = [
+        "order",
+        "angle_deg",
+        "hold_seconds",
+        "sessions_per_day",
+        "days_per_week",
+        "cycles",
+        "cycle_seconds",
+    ]
+
+    def _editable(self, obj) -> bool:
+        return obj is not None and obj.status == PlanStatus.DRAFT
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+class PlanExerciseInline(admin.TabularInline):
+    model = PlanExercise
+    extra = 0
+    fields = ["order", "exercise", "sets", "repetitions", "hold_seconds", "times_per_day"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "exercise":
+            kwargs["queryset"] = _shared_or_own(Exercise.objects.all(), request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class PlanAddForm(forms.ModelForm):
+    """Assignment: pick the patient and the template; the service copies it."""
+
+    template = forms.ModelChoiceField(queryset=ProgrammeTemplate.objects.none(), required=True)
+
+    class Meta:
+        model = Plan
+        fields = [
+            "patient",
+            "template",
+            "start_date",
+            "ceiling_deg",
+            "full_inversion_allowed",
+            "auto_advance",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("ceiling_deg") or 0) > 60 and not cleaned.get("full_inversion_allowed"):
+            self.add_error(
+                "ceiling_deg", "Above 60° only when full inversion is allowed on this plan."
+            )
+        if cleaned.get("patient") and cleaned.get("template"):
+            for field, message in services.plan_assignment_problems(
+                patient=cleaned["patient"], template=cleaned["template"]
+            ).items():
+                self.add_error(field, message)
+        return cleaned
+
+
+class PlanChangeForm(forms.ModelForm):
+    class Meta:
+        model = Plan
+        fields = ["name", "start_date", "ceiling_deg", "full_inversion_allowed", "auto_advance"]
+
+    def clean(self):
+        cleaned = super().clean()
+        ceiling = cleaned.get("ceiling_deg") or 0
+        if ceiling > 60 and not cleaned.get("full_inversion_allowed"):
+            self.add_error(
+                "ceiling_deg", "Above 60° only when full inversion is allowed on this plan."
+            )
+        step = self.instance.current_step
+        if (
+            step is not None
+            and ceiling
+            and step.angle_deg > min(ceiling, 90 if cleaned.get("full_inversion_allowed") else 60)
+        ):
+            self.add_error(
+                "ceiling_deg", f"The current step is at {step.angle_deg}°: go back a step first."
+            )
+        return cleaned
+
+
+@admin.register(Plan)
+class PlanAdmin(ClinicScopedAdmin):
+    list_display = [
+        "patient",
+        "name",
+        "status",
+        "current_step_text",
+        "proposal_text",
+        "start_date",
+        "clinician",
+    ]
+    list_filter = ["status", "auto_advance", "inversion_paused"]
+    search_fields = ["patient__first_name", "patient__last_name", "name"]
+    list_select_related = ["patient", "current_step", "clinician"]
+    readonly_fields = [
+        "patient_panel",
+        "status",
+        "current_step_text",
+        "proposal_text",
+        "pause_reason",
+        "timeline",
+    ]
+    change_form_template = "admin/programmes/plan/change_form.html"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = PlanChangeForm if obj is not None else PlanAddForm
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            form.base_fields["template"].queryset = _shared_or_own(
+                ProgrammeTemplate.objects.filter(is_active=True), request
+            )
+            form.base_fields["patient"].queryset = Patient.objects.for_user(request.user)
+            form.base_fields["start_date"].initial = timezone.localdate()
+            patient_id = request.GET.get("patient")
+            if patient_id:
+                form.base_fields["patient"].initial = patient_id
+        return form
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [
+                (
+                    None,
+                    {
+                        "fields": [
+                            "patient",
+                            "template",
+                            "start_date",
+                            "ceiling_deg",
+                            "full_inversion_allowed",
+                            "auto_advance",
+                        ]
+                    },
+                )
+            ]
+        return [
+            (
+                None,
+                {
+                    "fields": [
+                        "patient_panel",
+                        "name",
+                        "status",
+                        "current_step_text",
+                        "proposal_text",
+                        "pause_reason",
+                    ]
+                },
+            ),
+            (
+                "Settings",
+                {"fields": ["start_date", "ceiling_deg", "full_inversion_allowed", "auto_advance"]},
+            ),
+            ("History", {"fields": ["timeline"]}),
+        ]
+
+    def get_inlines(self, request, obj):
+        return [PlanStepInline, PlanExerciseInline] if obj is not None else []
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(
+                "patient__current_screening", "current_step", "proposal_target", "clinician"
+            )
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            if form.changed_data:
+                services._record(
+                    obj, "edited", by=request.user, reason=f"Changed {', '.join(form.changed_data)}"
+                )
+            return
+        plan = services.plan_create_from_template(
+            patient=form.cleaned_data["patient"],
+            template=form.cleaned_data["template"],
+            by=request.user,
+            start_date=form.cleaned_data["start_date"],
+            ceiling_deg=form.cleaned_data["ceiling_deg"],
+            full_inversion_allowed=form.cleaned_data["full_inversion_allowed"],
+            auto_advance=form.cleaned_data["auto_advance"],
+        )
+        obj.pk = plan.pk
+        obj.__dict__.update({k: v for k, v in plan.__dict__.items() if not k.startswith("_")})
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ValidationError as refusal:
+            # The service refused (screening, exercises): say why and keep what was typed.
+            for message in refusal.messages:
+                self.message_user(request, message, messages.ERROR)
+            return redirect(f"{reverse('admin:programmes_plan_add')}?{request.GET.urlencode()}")
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is PlanExercise:
+            try:
+                services.plan_check_exercises(form.instance)
+            except ValidationError as refusal:
+                raise PermissionDenied(" ".join(refusal.messages)) from None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(
+            request,
+            "Plan created as a draft: check the steps and exercises, then Activate.",
+            messages.SUCCESS,
+        )
+        return redirect("admin:programmes_plan_change", obj.pk)
+
+    # Read-only panels.
+
+    @admin.display(description="Patient")
+    def patient_panel(self, plan: Plan) -> str:
+        url = reverse("admin:patients_patient_change", args=[plan.patient_id])
+        return format_html(
+            '<a href="{}">{}</a> {}',
+            url,
+            plan.patient,
+            outcome_badge(plan.patient.current_screening),
+        )
+
+    @admin.display(description="Current step")
+    def current_step_text(self, plan: Plan) -> str:
+        if plan.current_step is None:
+            return (
+                "Exercise only"
+                if not plan.pk or not plan.inversion_steps.exists()
+                else "Not started"
+            )
+        text = f"Step {plan.current_step.order + 1}: {plan.current_step.describe()}"
+        return f"{text} (inversion paused)" if plan.inversion_paused else text
+
+    @admin.display(description="Proposal")
+    def proposal_text(self, plan: Plan) -> str:
+        if not plan.proposal_action:
+            return "—"
+        return format_html(
+            "<strong>{}</strong>: {}", plan.proposal_action.replace("_", " "), plan.proposal_reason
+        )
+
+    @admin.display(description="Timeline")
+    def timeline(self, plan: Plan) -> str:
+        events = plan.events.select_related("by")[:100]
+        return format_html(
+            '<ol class="inv-timeline">{}</ol>',
+            format_html_join(
+                "",
+                "<li><time>{}</time> · <strong>{}</strong> · {} — {}</li>",
+                (
+                    (
+                        timezone.localtime(e.at).strftime("%d %b %Y %H:%M"),
+                        e.get_kind_display(),
+                        (e.by.get_full_name() or e.by.username) if e.by else "system",
+                        e.reason or "",
+                    )
+                    for e in events
+                ),
+            ),
+        )
+
+    # Action buttons.
+
+    ACTIONS = {
+        "activate": ("Activate", False),
+        "pause": ("Pause…", True),
+        "resume": ("Resume", False),
+        "advance": ("Advance a step", False),
+        "go_back": ("Go back a step", False),
+        "end": ("End…", True),
+    }
+
+    def available_actions(self, plan: Plan) -> list[tuple[str, str]]:
+        names = []
+        if plan.status == PlanStatus.DRAFT:
+            names = ["activate", "end"]
+        elif plan.status == PlanStatus.ACTIVE:
+            names = ["pause", "advance", "go_back", "end"]
+            if plan.inversion_paused:
+                names.insert(0, "resume")
+        elif plan.status == PlanStatus.PAUSED:
+            names = ["resume", "go_back", "end"]
+        if plan.current_step_id is None:
+            names = [n for n in names if n not in ("advance", "go_back")]
+        return [(name, self.ACTIONS[name][0]) for name in names]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        plan = self.get_object(request, object_id)
+        if plan is not None:
+            extra_context["plan_actions"] = [
+                (reverse("admin:programmes_plan_action", args=[plan.pk, name]), label)
+                for name, label in self.available_actions(plan)
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/do/<str:name>/",
+                self.admin_site.admin_view(self.action_view),
+                name="programmes_plan_action",
+            ),
+            *super().get_urls(),
+        ]
+
+    def action_view(self, request, pk: int, name: str):
+        if name not in self.ACTIONS or not self.has_change_permission(request):
+            raise Http404
+        if clinic_of(request.user) is None and not request.user.is_superuser:
+            raise PermissionDenied
+        try:
+            plan = self.get_queryset(request).get(pk=pk)
+        except Plan.DoesNotExist:
+            raise Http404 from None
+        label, needs_reason = self.ACTIONS[name]
+        if request.method != "POST" or (needs_reason and "reason" not in request.POST):
+            if not needs_reason:
+                return HttpResponseNotAllowed(["POST"])
+            return TemplateResponse(
+                request,
+                "admin/programmes/plan/reason_form.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.model._meta,
+                    "original": plan,
+                    "title": f"{label.rstrip('…')} — {plan}",
+                    "action_url": request.path,
+                },
+            )
+        reason = request.POST.get("reason", "").strip()
+        calls = {
+            "activate": lambda: services.plan_activate(plan=plan, by=request.user),
+            "pause": lambda: services.plan_pause(plan=plan, by=request.user, reason=reason),
+            "resume": lambda: services.plan_resume(plan=plan, by=request.user),
+            "advance": lambda: services.plan_advance(plan=plan, by=request.user, reason=reason),
+            "go_back": lambda: services.plan_go_back(plan=plan, by=request.user, reason=reason),
+            "end": lambda: services.plan_end(plan=plan, by=request.user, reason=reason),
+        }
+        try:
+            calls[name]()
+        except ValidationError as refusal:
+            self.message_user(
+                request,
+                f"{label.rstrip('…')} refused: {' '.join(refusal.messages)}",
+                messages.ERROR,
+            )
+        else:
+            self.message_user(request, f"{label.rstrip('…')}: done.", messages.SUCCESS)
+        return redirect("admin:programmes_plan_change", plan.pk)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "clinician":
+            from django.contrib.auth import get_user_model
+
+            kwargs["queryset"] = get_user_model().objects.filter(
+                membership__clinic=clinic_of(request.user), membership__role__in=CLINICAL_ROLES
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
