@@ -130,6 +130,7 @@ class IntakeInline(admin.TabularInline):
 
 @admin.register(Patient)
 class PatientAdmin(ClinicScopedAdmin):
+    view_on_site = False
     list_display = ["full_name", "date_of_birth", "clinician_name", "badge", "valid_until"]
     list_filter = [OutcomeFilter, ClinicianFilter, ExpiringFilter]
     search_fields = ["first_name", "last_name", "email", "phone"]
@@ -250,6 +251,11 @@ class PatientAdmin(ClinicScopedAdmin):
             else format_html("<p>No findings.</p>")
         )
         actions = [format_html('<a class="button" href="{}">Record new intake</a>', intake_url)]
+        if permission.programme:
+            assign_url = f"{reverse('admin:programmes_plan_add')}?patient={patient.pk}"
+            actions.insert(
+                0, format_html('<a class="button" href="{}">Assign a programme…</a>', assign_url)
+            )
         if screening.outcome == Outcome.REVIEW_REQUIRED and not hasattr(screening, "override"):
             url = reverse("admin:patients_patient_override", args=[patient.pk])
             actions.append(
@@ -273,22 +279,22 @@ class PatientAdmin(ClinicScopedAdmin):
         override = getattr(screening, "override", None)
         override_text = (
             format_html(
-                "<p><strong>Override</strong> by {} on {:%d %b %Y}, until {:%d %b %Y}: {}</p>",
+                "<p><strong>Override</strong> by {} on {}, until {}: {}</p>",
                 override.clinician.get_full_name() or override.clinician.username,
-                override.created_at,
-                override.expires_on,
+                f"{timezone.localtime(override.created_at):%d %b %Y}",
+                f"{override.expires_on:%d %b %Y}",
                 override.reason,
             )
             if override
             else ""
         )
         return format_html(
-            "<div>{} <small>rules {} · screened {:%d %b %Y} · valid until {:%d %b %Y}</small></div>"
+            "<div>{} <small>rules {} · screened {} · valid until {}</small></div>"
             "<p><strong>{}</strong></p>{}{}<p>{}</p>",
             outcome_badge(screening),
             screening.rule_set_version,
-            screening.screened_on,
-            screening.valid_until,
+            f"{screening.screened_on:%d %b %Y}",
+            f"{screening.valid_until:%d %b %Y}",
             permission.reason,
             findings,
             override_text,
@@ -485,12 +491,11 @@ class IntakeAdmin(ClinicScopedAdmin):
     @admin.display(description="Measurements")
     def measurements(self, intake: Intake) -> str:
         return format_html(
-            "Blood pressure {}/{} mmHg (by {}, {:%d %b %Y %H:%M}) · {} kg · {} cm · pain {}/10 · "
-            "ODI {}%",
+            "Blood pressure {}/{} mmHg (by {}, {}) · {} kg · {} cm · pain {}/10 · ODI {}%",
             intake.systolic_bp,
             intake.diastolic_bp,
             intake.bp_measured_by,
-            intake.bp_measured_at,
+            f"{timezone.localtime(intake.bp_measured_at):%d %b %Y %H:%M}",
             intake.weight_kg,
             intake.height_cm,
             intake.baseline_pain,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,20 @@ def throwaway_redis():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def starter_library(request):
+    """The shipped exercise library and templates, as migration 0003 creates them.
+
+    A transactional test's flush empties every table, data migrations' rows
+    included; putting them back (idempotently) keeps each test independent.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+    from django.apps import apps
+
+    migration = importlib.import_module("programmes.migrations.0003_starter_library")
+    migration.create_library(apps, None)
