@@ -137,6 +137,7 @@ class PatientAdmin(ClinicScopedAdmin):
     list_select_related = ["clinician", "current_screening__override"]
     readonly_fields = ["screening_panel", "user", "height_cm", "weight_kg"]
     inlines = [IntakeInline]
+    actions = ["send_invitation"]
     fieldsets = [
         ("Screening", {"fields": ["screening_panel"]}),
         (
@@ -300,6 +301,25 @@ class PatientAdmin(ClinicScopedAdmin):
             override_text,
             format_html_join(" ", "{}", ((action,) for action in actions)),
         )
+
+    @admin.action(description="Send portal invitation (one-time link, 7 days)")
+    def send_invitation(self, request, queryset):
+        sent = 0
+        for patient in queryset.select_related("clinic"):
+            try:
+                services.invitation_send(
+                    patient=patient,
+                    by=request.user,
+                    base_url=request.build_absolute_uri("/"),
+                    request=request,
+                )
+            except (ValidationError, PermissionDenied) as refusal:
+                messages_ = getattr(refusal, "messages", [str(refusal)])
+                self.message_user(request, f"{patient}: {' '.join(messages_)}", messages.ERROR)
+            else:
+                sent += 1
+        if sent:
+            self.message_user(request, f"Invitation sent to {sent} patient(s).", messages.SUCCESS)
 
     # Custom pages: explicit actions with their own forms.
 

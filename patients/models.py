@@ -244,3 +244,23 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"Referral to {self.referred_to} on {self.referred_on} ({self.get_result_display()})"
+
+
+class Invitation(models.Model):
+    """A one-time link to the portal: 7 days, single use; only the token's hash is stored."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.patient} ({'used' if self.used_at else 'open'})"

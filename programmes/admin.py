@@ -26,6 +26,7 @@ from patients.models import Patient
 from programmes import services
 from programmes.domain.progression import InversionStep, template_violations
 from programmes.models import (
+    ClinicianAlert,
     Exercise,
     Plan,
     PlanExercise,
@@ -557,3 +558,36 @@ class PlanAdmin(ClinicScopedAdmin):
                 membership__clinic=clinic_of(request.user), membership__role__in=CLINICAL_ROLES
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ClinicianAlert)
+class ClinicianAlertAdmin(ClinicScopedAdmin):
+    list_display = ["created_at", "kind", "patient", "message", "acknowledged_at"]
+    list_filter = ["kind", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["patient"]
+    search_fields = ["patient__first_name", "patient__last_name", "message"]
+    readonly_fields = [
+        "created_at",
+        "kind",
+        "patient",
+        "plan",
+        "message",
+        "emailed_at",
+        "acknowledged_at",
+        "acknowledged_by",
+    ]
+    fields = readonly_fields
+    actions = ["acknowledge"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Acknowledge (I have looked at it)")
+    def acknowledge(self, request, queryset):
+        count = queryset.filter(acknowledged_at__isnull=True).update(
+            acknowledged_at=timezone.now(), acknowledged_by=request.user
+        )
+        self.message_user(request, f"{count} alert(s) acknowledged.", messages.SUCCESS)

@@ -437,3 +437,77 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient} {self.local_date} {self.get_completion_display()}"
+
+
+class ClinicianAlert(models.Model):
+    """Something a clinician must look at. `dedupe_key` makes each alert happen once."""
+
+    class Kind(models.TextChoices):
+        STOP_SYMPTOM = "stop_symptom", "Stop symptom reported"
+        RED_FLAG = "red_flag", "Red-flag symptom reported"
+        MILD_REPEATED = "mild_repeated", "Mild symptoms twice in 7 days"
+        HIGH_PAIN = "high_pain", "Pain 7 or more"
+        NO_CHECKIN = "no_checkin", "No check-in for 49 hours"
+        LOW_ADHERENCE = "low_adherence", "7-day adherence below 50%"
+        STALLED = "stalled", "Stalled: 14 days without a check-in"
+        DROPPED = "dropped", "Dropped: 21 days without a check-in"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="alerts")
+    plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    message = models.TextField()
+    dedupe_key = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["clinic", "-created_at"],
+                condition=models.Q(acknowledged_at__isnull=True),
+                name="alert_open_by_clinic_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.patient}"
+
+
+class QuestionnaireResponse(models.Model):
+    """Pain NRS and ODI follow-ups during a plan and at discharge (CLINICAL.md s.5)."""
+
+    class Kind(models.TextChoices):
+        FOLLOW_UP = "follow_up", "Two-weekly follow-up"
+        DISCHARGE = "discharge", "Discharge"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="questionnaires")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="questionnaires")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FOLLOW_UP)
+    taken_on = models.DateField()
+    pain = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])
+    odi_sections = models.JSONField()
+    odi_percent = models.DecimalField(max_digits=4, decimal_places=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-taken_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "taken_on"], name="questionnaire_one_per_plan_day"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(pain__lte=10), name="questionnaire_pain_0_10"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} {self.taken_on}: ODI {self.odi_percent}%"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from patients.models import Patient
+from programmes.domain.symptoms import Symptom
 from programmes.models import (
+    CheckIn,
     Exercise,
     Plan,
     PlanEvent,
@@ -164,3 +166,101 @@ class ExerciseSerializer(serializers.ModelSerializer):
             "default_times_per_day",
             "contraindication_tags",
         ]
+
+
+class CheckInSerializer(serializers.ModelSerializer):
+    exercises_done = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = CheckIn
+        fields = [
+            "id",
+            "plan",
+            "local_date",
+            "submitted_at",
+            "completion",
+            "step",
+            "inversion_angle_deg",
+            "inversion_seconds",
+            "exercises_done",
+            "pain_before",
+            "pain_after",
+            "symptoms",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class CheckInCreateSerializer(serializers.Serializer):
+    idempotency_key = serializers.UUIDField(
+        help_text="A new UUID per check-in form; sending it again returns the first check-in."
+    )
+    completion = serializers.ChoiceField(choices=CheckIn.Completion.choices)
+    local_date = serializers.DateField(required=False, help_text="Defaults to today, local time.")
+    inversion_angle_deg = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=90,
+        help_text="Angle actually held, degrees.",
+    )
+    inversion_seconds = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=1200,
+        help_text="Time actually inverted, seconds.",
+    )
+    exercise_ids = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        default=list,
+        help_text="Ids of the plan's exercises done.",
+    )
+    pain_before = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=10
+    )
+    pain_after = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=10
+    )
+    symptoms = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(Symptom.LABELS.items())),
+        required=False,
+        default=list,
+        help_text="Symptoms during or after the session (codes).",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class CheckInResultSerializer(serializers.Serializer):
+    checkin = CheckInSerializer()
+    created = serializers.BooleanField(help_text="False when the key was seen before.")
+    inversion_paused = serializers.BooleanField()
+    went_back = serializers.BooleanField(help_text="A mild symptom moved the plan one step down.")
+    stop_advice = serializers.CharField(source="assessment.stop_advice", allow_null=True)
+    urgent_referral_advice = serializers.CharField(
+        source="assessment.urgent_referral_advice", allow_null=True
+    )
+
+
+class PainPointSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    before = serializers.FloatField(allow_null=True)
+    after = serializers.FloatField(allow_null=True)
+
+
+class WeekSerializer(serializers.Serializer):
+    week_start = serializers.DateField()
+    prescribed = serializers.IntegerField(source="adherence.prescribed")
+    completed = serializers.FloatField(source="adherence.completed")
+    ratio = serializers.FloatField(source="adherence.ratio", allow_null=True)
+
+
+class ProgressSerializer(serializers.Serializer):
+    adherence_7_days = serializers.FloatField(allow_null=True)
+    adherence_30_days = serializers.FloatField(allow_null=True)
+    band_30_days = serializers.CharField()
+    pain = PainPointSerializer(many=True)
+    weeks = WeekSerializer(many=True)
+    current_step = InversionStepSerializer(allow_null=True)
+    next_step = InversionStepSerializer(allow_null=True)

@@ -82,8 +82,12 @@ def _lock(plan: Plan) -> Plan:
     )
 
 
-def _today(patient: Patient) -> date:
+def patient_today(patient: Patient) -> date:
+    """The patient's own local date: days, sessions and check-ins are counted in it."""
     return timezone.localtime(timezone.now(), patient.zone).date()
+
+
+_today = patient_today
 
 
 def _steps(plan: Plan) -> list[PlanInversionStep]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
@@ -15,7 +16,7 @@ from patients import services as patient_services
 from patients.domain.answers import Condition, IntakeAnswers
 from patients.models import Channel, Patient
 from programmes import services as plan_services
-from programmes.models import Plan, ProgrammeTemplate
+from programmes.models import CheckIn, Plan, ProgrammeTemplate
 
 DEMO_PASSWORD = "inverto-demo"
 DEMO_DAYS = 14
@@ -132,7 +133,43 @@ class Command(BaseCommand):
                 patient=patient, template=template, by=clinician, start_date=start
             )
             plan_services.plan_activate(plan=plan, by=clinician, today=start)
+        plan = Plan.objects.running().filter(patient=patient).first()
+        if plan is not None and not plan.checkins.exists():
+            self._checkins(patient, plan, plan.start_date, pain)
+            plan_services.progression_evaluate(plan_id=plan.pk)
         return patient
+
+    def _checkins(self, patient, plan, start: date, pain: int) -> None:
+        """Two weeks of believable check-ins: mostly done, a partial, two missed days."""
+        plan.refresh_from_db()
+        exercises = list(plan.exercises.all())
+        rows = []
+        for offset in range(DEMO_DAYS):
+            if offset in (4, 9):  # missed days
+                continue
+            day = start + timedelta(days=offset)
+            partial = offset == 7
+            before = max(pain - offset // 4, 2)
+            rows.append(
+                CheckIn(
+                    plan=plan,
+                    patient=patient,
+                    clinic_id=patient.clinic_id,
+                    idempotency_key=uuid.uuid5(uuid.NAMESPACE_URL, f"demo:{patient.pk}:{day}"),
+                    local_date=day,
+                    completion=CheckIn.Completion.PARTIAL if partial else CheckIn.Completion.DONE,
+                    step=plan.current_step,
+                    inversion_angle_deg=plan.current_step.angle_deg if plan.current_step else None,
+                    inversion_seconds=plan.current_step.hold_seconds if plan.current_step else None,
+                    pain_before=before,
+                    pain_after=max(before - 1, 0),
+                    note="Felt looser afterwards." if offset % 5 == 0 else "",
+                )
+            )
+        created = CheckIn.objects.bulk_create(rows, ignore_conflicts=True)
+        for checkin in created:
+            if checkin.pk:
+                checkin.exercises_done.set(exercises)
 
     def _print_logins(self) -> None:
         rows = [

@@ -1,0 +1,167 @@
+"""Check-ins through the API and the service: once only, safety stops in the same request."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from programmes import checkins, services
+from programmes.models import CheckIn, ClinicianAlert, ProgrammeTemplate
+from tests.factories import patient_with_portal, screen
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def patient():
+    patient = patient_with_portal()
+    screen(patient)
+    template = ProgrammeTemplate.objects.get(name="Progressive inversion (default)")
+    plan = services.plan_create_from_template(
+        patient=patient, template=template, by=patient.clinician
+    )
+    services.plan_activate(plan=plan, by=patient.clinician)
+    return patient
+
+
+def api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def body(**overrides):
+    data = {
+        "idempotency_key": str(uuid.uuid4()),
+        "completion": "done",
+        "inversion_angle_deg": 20,
+        "inversion_seconds": 60,
+        "pain_before": 5,
+        "pain_after": 4,
+        "symptoms": [],
+    }
+    data.update(overrides)
+    return data
+
+
+def test_checkin_is_stored_once_for_a_repeated_idempotency_key(patient):
+    client = api(patient.user)
+    data = body()
+    first = client.post("/api/v1/me/checkins/", data, format="json")
+    again = client.post("/api/v1/me/checkins/", data, format="json")
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["created"] is False
+    assert CheckIn.objects.count() == 1
+    listed = client.get("/api/v1/me/checkins/").json()["results"]
+    assert [row["id"] for row in listed] == [first.json()["checkin"]["id"]]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"pain_before": 11}, "pain_before"),
+        ({"inversion_angle_deg": 120}, "inversion_angle_deg"),
+        ({"inversion_seconds": -5}, "inversion_seconds"),
+        ({"symptoms": ["sneezing"]}, "symptoms"),
+        ({"completion": "maybe"}, "completion"),
+        ({"idempotency_key": "not-a-uuid"}, "idempotency_key"),
+    ],
+    ids=[
+        "pain 11",
+        "angle 120",
+        "negative time",
+        "unknown symptom",
+        "unknown completion",
+        "malformed key",
+    ],
+)
+def test_impossible_checkin_values_answer_400_with_field_errors(patient, overrides, field):
+    response = api(patient.user).post("/api/v1/me/checkins/", body(**overrides), format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not CheckIn.objects.exists()
+
+
+def test_stop_symptom_pauses_inversion_and_alerts_in_the_same_request(patient):
+    response = api(patient.user).post(
+        "/api/v1/me/checkins/", body(symptoms=["chest_pain"]), format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["inversion_paused"] is True
+    assert "Stop" in response.json()["stop_advice"] or "stop" in response.json()["stop_advice"]
+    plan = patient.plans.get()
+    assert plan.inversion_paused
+    assert ClinicianAlert.objects.filter(patient=patient, kind="stop_symptom").count() == 1
+    assert services.prescription_for(patient).inversion is None
+
+
+def test_red_flag_symptom_gives_urgent_referral_advice(patient):
+    response = api(patient.user).post(
+        "/api/v1/me/checkins/", body(symptoms=["saddle_numbness"]), format="json"
+    )
+    assert response.json()["urgent_referral_advice"]
+    assert ClinicianAlert.objects.filter(patient=patient, kind="red_flag").exists()
+
+
+def test_mild_symptom_goes_back_one_step(patient):
+    plan = patient.plans.get()
+    services.plan_advance(plan=plan, by=patient.clinician)
+    response = api(patient.user).post(
+        "/api/v1/me/checkins/", body(inversion_angle_deg=30, symptoms=["dizziness"]), format="json"
+    )
+    assert response.json()["went_back"] is True
+    plan.refresh_from_db()
+    assert plan.current_step.angle_deg == 20
+
+
+def test_high_pain_alerts_the_clinician_once_a_day(patient):
+    client = api(patient.user)
+    client.post("/api/v1/me/checkins/", body(pain_after=8), format="json")
+    client.post("/api/v1/me/checkins/", body(pain_after=9), format="json")
+    assert ClinicianAlert.objects.filter(kind="high_pain").count() == 1
+
+
+def test_checkin_in_a_rolled_back_transaction_enqueues_nothing(
+    patient, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        checkins.checkin_submit(
+            patient=patient,
+            data=checkins.CheckInInput(
+                idempotency_key=uuid.uuid4(), completion="done", symptoms=("chest_pain",)
+            ),
+            channel="portal",
+        )
+        raise RuntimeError("the request failed after the check-in was written")
+    assert callbacks == []
+    assert not CheckIn.objects.exists()
+    assert not ClinicianAlert.objects.exists()
+
+
+def test_checkin_for_a_future_day_is_refused(patient):
+    tomorrow = timezone.localdate() + timedelta(days=2)
+    response = api(patient.user).post(
+        "/api/v1/me/checkins/", body(local_date=tomorrow.isoformat()), format="json"
+    )
+    assert response.status_code == 400
+    assert "local_date" in response.json()
+
+
+def test_progress_shows_adherence_pain_and_next_step(patient):
+    api(patient.user).post("/api/v1/me/checkins/", body(), format="json")
+    progress = api(patient.user).get("/api/v1/me/progress/").json()
+    assert progress["adherence_7_days"] == 1.0
+    assert progress["current_step"]["angle_deg"] == 20
+    assert progress["next_step"]["angle_deg"] == 30
+    assert progress["pain"][-1]["after"] == 4.0
+
+
+def test_clinician_cannot_use_patient_endpoints(patient):
+    assert api(patient.clinician).get("/api/v1/me/checkins/").status_code == 403
