@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from clinic.admin import ClinicScopedAdmin
 from clinic.audit import audit_record
@@ -249,7 +250,7 @@ class PatientAdmin(ClinicScopedAdmin):
                 rows,
             )
             if screening.findings
-            else format_html("<p>No findings.</p>")
+            else mark_safe("<p>No findings.</p>")
         )
         actions = [format_html('<a class="button" href="{}">Record new intake</a>', intake_url)]
         if permission.programme:
