@@ -213,7 +213,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Periodic work: a few sweeps, never one entry per patient. The database
@@ -224,3 +227,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
 }
+
+CELERY_BEAT_SCHEDULE["reminder-sweep"] = {
+    "task": "programmes.reminder_sweep",
+    "schedule": float(env.int("REMINDER_SWEEP_SECONDS", 300)),
+}
+CELERY_BEAT_SCHEDULE["alert-sweep"] = {
+    "task": "programmes.alert_sweep",
+    "schedule": float(env.int("ALERT_SWEEP_SECONDS", 900)),
+}
+# Reminders: pending rows not sent this long after enqueueing are enqueued again
+# (their task was lost with a broker restart, or its worker was killed).
+REMINDER_REQUEUE_AFTER_SECONDS = env.int("REMINDER_REQUEUE_AFTER_SECONDS", 600)
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", 500)
+REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", 5)
+# "console" prints every reminder instead of using the patient's channels (demo, benchmark).
+REMINDER_CHANNEL_OVERRIDE = env.str("REMINDER_CHANNEL_OVERRIDE", "")
+SMS_PROVIDER = env.choice("SMS_PROVIDER", "console", ("console", "http"))
+SMS_HTTP_URL = env.str("SMS_HTTP_URL", "")
+SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", "")
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", "http://127.0.0.1:8000")

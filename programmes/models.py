@@ -511,3 +511,72 @@ class QuestionnaireResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient} {self.taken_on}: ODI {self.odi_percent}%"
+
+
+class ReminderDelivery(models.Model):
+    """The delivery ledger: one row per (patient, local date, kind, channel), inserted before
+    sending. The unique key is what makes a retry, a redelivered task, a second beat or a
+    restarted worker harmless."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    class ChannelName(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "SMS"
+        PORTAL = "portal", "In-portal notice"
+        CONSOLE = "console", "Console"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reminders")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    local_date = models.DateField()
+    kind = models.CharField(max_length=10)
+    channel = models.CharField(max_length=10, choices=ChannelName.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "local_date", "kind", "channel"],
+                name="reminder_once_per_day_kind_channel",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["enqueued_at"],
+                condition=models.Q(status="pending"),
+                name="reminder_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.patient_id} by {self.channel} on {self.local_date}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"inverto-{self.patient_id}-{self.local_date}-{self.kind}-{self.channel}"
+
+
+class PortalNotice(models.Model):
+    """A message shown in the patient's portal (the in-portal reminder channel)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="notices")
+    delivery = models.OneToOneField(
+        ReminderDelivery, null=True, blank=True, on_delete=models.CASCADE, related_name="notice"
+    )
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.message[:60]

@@ -25,3 +25,30 @@ def alert_email(alert_id: int) -> bool:
     from programmes.alerts import alert_send_email
 
     return alert_send_email(alert_id=alert_id)
+
+
+@shared_task(name="programmes.reminder_sweep")
+def reminder_sweep() -> int:
+    """Every few minutes: find due reminders in SQL and enqueue their sends in batches."""
+    from programmes.reminders import reminder_sweep as sweep
+
+    return sweep()
+
+
+@shared_task(name="programmes.reminder_send_batch", bind=True, max_retries=None)
+def reminder_send_batch(self, delivery_ids: list[int]) -> int:
+    """Send a batch of ledger rows; retry only the rows whose channel failed, with backoff."""
+    from programmes.reminders import reminder_send_batch as send
+
+    failed = send(delivery_ids)
+    if failed:
+        raise self.retry(args=[failed], countdown=min(30 * 2**self.request.retries, 1800))
+    return len(delivery_ids)
+
+
+@shared_task(name="programmes.alert_sweep")
+def alert_sweep() -> int:
+    """Raise the adherence alerts (49 h, low 7-day adherence, stalled, dropped), each once."""
+    from programmes.alert_rules import alert_sweep as sweep
+
+    return sweep()

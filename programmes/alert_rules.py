@@ -1,0 +1,93 @@
+"""Adherence alerts for clinicians (CLINICAL.md section 6), found in SQL, each raised once.
+
+The dedupe key names the episode: "no check-in since check-in N" is one
+alert however many sweeps see it; a new check-in starts a new episode.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from programmes.adherence import _grid
+from programmes.domain.adherence import (
+    DROPPED_DAYS,
+    LOW_ADHERENCE_ALERT,
+    NO_CHECKIN_ALERT_HOURS,
+    STALLED_DAYS,
+)
+
+SILENCE_SQL = """
+WITH last AS (
+    SELECT pl.id AS plan_id, pl.patient_id, pl.clinic_id,
+           COALESCE(max(c.submitted_at), pl.start_date::timestamptz) AS last_at,
+           COALESCE(max(c.id)::text, 'start') AS last_ref
+      FROM programmes_plan pl
+      LEFT JOIN programmes_checkin c ON c.plan_id = pl.id
+     WHERE pl.status = 'active'
+     GROUP BY pl.id
+),
+rules(kind, threshold, label) AS (VALUES
+    ('no_checkin', %(no_checkin)s::interval, 'No check-in for 49 hours'),
+    ('stalled', %(stalled)s::interval, 'Stalled: no check-in for 14 days'),
+    ('dropped', %(dropped)s::interval, 'Dropped: no check-in for 21 days'))
+INSERT INTO programmes_clinicianalert
+    (clinic_id, patient_id, plan_id, kind, message, dedupe_key, created_at)
+SELECT l.clinic_id, l.patient_id, l.plan_id, r.kind,
+       r.label || ' (last: ' || to_char(l.last_at, 'YYYY-MM-DD HH24:MI') || ' UTC).',
+       r.kind || ':' || l.plan_id || ':' || l.last_ref, %(now)s
+  FROM last l JOIN rules r ON %(now)s - l.last_at >= r.threshold
+ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id
+"""
+
+LOW_ADHERENCE_SQL = """
+, per_plan AS (
+    SELECT g.plan_id, g.patient_id, count(*) AS prescribed, sum(g.completed) AS completed
+      FROM grid g GROUP BY g.plan_id, g.patient_id
+)
+INSERT INTO programmes_clinicianalert
+    (clinic_id, patient_id, plan_id, kind, message, dedupe_key, created_at)
+SELECT pt.clinic_id, pp.patient_id, pp.plan_id, 'low_adherence',
+       '7-day adherence ' || round(100 * pp.completed / pp.prescribed) || '%% ('
+           || pp.completed || ' of ' || pp.prescribed || ' sessions).',
+       'low_adherence:' || pp.plan_id || ':' || to_char(%(end)s::date, 'IYYY-IW'), %(now)s
+  FROM per_plan pp JOIN patients_patient pt ON pt.id = pp.patient_id
+ WHERE pp.prescribed >= 3 AND pp.completed / pp.prescribed < %(threshold)s
+ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id
+"""
+
+
+def alert_sweep(*, now: datetime | None = None) -> int:
+    """Raise every due adherence alert once; e-mail the new ones after commit."""
+    from programmes.tasks import alert_email
+
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            SILENCE_SQL,
+            {
+                "now": now,
+                "no_checkin": timedelta(hours=NO_CHECKIN_ALERT_HOURS),
+                "stalled": timedelta(days=STALLED_DAYS),
+                "dropped": timedelta(days=DROPPED_DAYS),
+            },
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            _grid("p.status = 'active'") + LOW_ADHERENCE_SQL,
+            {
+                "start": today - timedelta(days=6),
+                "end": today,
+                "now": now,
+                "threshold": LOW_ADHERENCE_ALERT,
+            },
+        )
+        ids += [row[0] for row in cursor.fetchall()]
+        for alert_id in ids:
+            transaction.on_commit(lambda alert_id=alert_id: alert_email.delay(alert_id))
+    return len(ids)

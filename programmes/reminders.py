@@ -1,0 +1,244 @@
+"""Reminders at each patient's local time, exactly once per day, kind and channel.
+
+One periodic sweep (not one task per patient) finds due patients in SQL and
+inserts their ledger rows with ON CONFLICT DO NOTHING, chunk by chunk of
+patient ids, so a second beat inserts nothing and memory stays bounded. Only
+the rows it inserted are enqueued, in batches, after commit. A batch task
+claims each pending row with FOR UPDATE SKIP LOCKED, sends, and marks it sent
+in the same transaction; rows left pending by a lost task are enqueued again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Min
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+
+from patients.models import Patient
+from programmes.channels import CHANNELS, ChannelError, Message
+from programmes.domain.reminders import DEFAULT_QUIET_HOURS, LATEST_REMINDER, NUDGE, NUDGE_AFTER
+from programmes.models import CheckIn, Plan, ReminderDelivery
+
+logger = logging.getLogger(__name__)
+
+PATIENT_CHUNK = 5000
+
+# Due reminders for one chunk of patient ids, inserted into the ledger. Mirrors
+# programmes.domain.reminders (effective time, quiet hours, nudge 3 h later).
+SWEEP_SQL = """
+WITH candidates AS (
+    SELECT p.id AS patient_id, p.clinic_id, p.email, p.phone,
+           p.remind_by_email, p.remind_by_sms, p.remind_in_portal,
+           (%(now)s::timestamptz AT TIME ZONE p.time_zone) AS local_now,
+           LEAST(GREATEST(p.reminder_time, %(quiet_end)s::time), %(latest)s::time) AS remind_at
+      FROM patients_patient p
+     WHERE p.id BETWEEN %(low)s AND %(high)s
+       AND NOT p.reminders_opted_out
+),
+due AS (
+    SELECT c.*, c.local_now::date AS local_date, c.local_now::time AS local_time,
+           (SELECT min(r.created_at) FROM programmes_reminderdelivery r
+             WHERE r.patient_id = c.patient_id AND r.local_date = c.local_now::date
+               AND r.kind = 'reminder') AS reminded_at,
+           EXISTS (SELECT 1 FROM programmes_reminderdelivery r
+                    WHERE r.patient_id = c.patient_id AND r.local_date = c.local_now::date
+                      AND r.kind = 'nudge') AS nudged
+      FROM candidates c
+     WHERE c.local_now::time >= %(quiet_end)s::time
+       AND c.local_now::time < %(quiet_start)s::time
+       AND EXISTS (
+           SELECT 1 FROM programmes_plan pl
+            WHERE pl.patient_id = c.patient_id AND pl.status = 'active'
+              AND pl.start_date <= c.local_now::date
+              AND (pl.end_date IS NULL OR pl.end_date >= c.local_now::date))
+       AND NOT EXISTS (
+           SELECT 1 FROM programmes_checkin ci
+            WHERE ci.patient_id = c.patient_id AND ci.local_date = c.local_now::date)
+),
+kinds AS (
+    SELECT d.*,
+           CASE
+               WHEN d.reminded_at IS NULL THEN
+                   CASE WHEN d.local_time >= d.remind_at THEN 'reminder' END
+               WHEN NOT d.nudged
+                    AND d.remind_at + %(nudge_after)s::interval < %(quiet_start)s::time
+                    AND d.local_time >= d.remind_at + %(nudge_after)s::interval
+                    AND %(now)s::timestamptz - d.reminded_at >= %(nudge_after)s::interval
+                   THEN 'nudge'
+           END AS kind
+      FROM due d
+)
+INSERT INTO programmes_reminderdelivery
+    (patient_id, clinic_id, local_date, kind, channel, status, attempts, last_error,
+     created_at, enqueued_at)
+SELECT k.patient_id, k.clinic_id, k.local_date, k.kind,
+       CASE WHEN %(override)s = '' THEN ch.channel ELSE %(override)s END,
+       'pending', 0, '', %(now)s, %(now)s
+  FROM kinds k
+ CROSS JOIN LATERAL (VALUES
+       ('email', k.remind_by_email AND k.email <> ''),
+       ('sms', k.remind_by_sms AND k.phone <> ''),
+       ('portal', k.remind_in_portal)) AS ch(channel, wanted)
+ WHERE k.kind IS NOT NULL
+   -- With an override (console), one row per patient instead of one per chosen channel.
+   AND ((%(override)s = '' AND ch.wanted) OR (%(override)s <> '' AND ch.channel = 'portal'))
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+REQUEUE_SQL = """
+UPDATE programmes_reminderdelivery SET enqueued_at = %(now)s
+ WHERE id IN (
+     SELECT id FROM programmes_reminderdelivery
+      WHERE status = 'pending' AND enqueued_at < %(stale_before)s
+      ORDER BY id LIMIT %(limit)s
+      FOR UPDATE SKIP LOCKED)
+RETURNING id
+"""
+
+
+def _enqueue(ids: list[int]) -> None:
+    from programmes.tasks import reminder_send_batch
+
+    size = settings.REMINDER_BATCH_SIZE
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
+        transaction.on_commit(lambda batch=batch: reminder_send_batch.delay(batch))
+
+
+def reminder_sweep(*, now: datetime | None = None, requeue_after: timedelta | None = None) -> int:
+    """Insert due ledger rows and enqueue them; re-enqueue stale pending rows. Returns rows."""
+    now = now or timezone.now()
+    requeue_after = (
+        requeue_after
+        if requeue_after is not None
+        else timedelta(seconds=settings.REMINDER_REQUEUE_AFTER_SECONDS)
+    )
+    bounds = Patient.objects.aggregate(low=Min("id"), high=Max("id"))
+    total = 0
+    if bounds["low"] is not None:
+        override = settings.REMINDER_CHANNEL_OVERRIDE
+        for low in range(bounds["low"], bounds["high"] + 1, PATIENT_CHUNK):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    SWEEP_SQL,
+                    {
+                        "now": now,
+                        "low": low,
+                        "high": low + PATIENT_CHUNK - 1,
+                        "quiet_start": DEFAULT_QUIET_HOURS.start,
+                        "quiet_end": DEFAULT_QUIET_HOURS.end,
+                        "latest": LATEST_REMINDER,
+                        "nudge_after": NUDGE_AFTER,
+                        "override": override,
+                    },
+                )
+                ids = [row[0] for row in cursor.fetchall()]
+                _enqueue(ids)
+                total += len(ids)
+    while True:  # rows whose task was lost (broker restart, killed worker)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                REQUEUE_SQL,
+                {"now": now, "stale_before": now - requeue_after, "limit": 10_000},
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            _enqueue(ids)
+        total += len(ids)
+        if len(ids) < 10_000:
+            break
+    return total
+
+
+def _message(patient: Patient, plan: Plan | None, kind: str) -> Message:
+    step = plan.current_step if plan and plan.inversion_active else None
+    today = f"{step.describe()}, then your exercises" if step else "your exercises"
+    link = f"{settings.PORTAL_BASE_URL.rstrip('/')}{reverse('portal:home')}"
+    opening = "A gentle nudge" if kind == NUDGE else "Time for today's session"
+    text = (
+        f"{opening}, {patient.first_name}. Today: {today}. "
+        f"Check in when you're done: {link}\n"
+        "Change reminders or opt out in your portal settings."
+    )
+    html = (
+        f"<p>{escape(opening)}, {escape(patient.first_name)}.</p><p>Today: {escape(today)}.</p>"
+        f'<p><a href="{escape(link)}">Check in when you\'re done</a></p>'
+        "<p><small>Change reminders or opt out in your portal settings.</small></p>"
+    )
+    return Message(subject=f"{opening} — Inverto", text=text, html=html)
+
+
+def reminder_send_batch(delivery_ids: list[int]) -> list[int]:
+    """Send each pending row once; returns the ids that failed and should be retried."""
+    rows = {
+        row.pk: row
+        for row in ReminderDelivery.objects.filter(pk__in=delivery_ids, status="pending")
+        .select_related("patient")
+        .only(
+            "id",
+            "patient_id",
+            "local_date",
+            "kind",
+            "channel",
+            "attempts",
+            "status",
+            "patient__first_name",
+            "patient__email",
+            "patient__phone",
+            "patient__reminders_opted_out",
+        )
+    }
+    plans = {
+        plan.patient_id: plan
+        for plan in Plan.objects.filter(
+            patient_id__in={row.patient_id for row in rows.values()}, status="active"
+        ).select_related("current_step")
+    }
+    checked_in = set(
+        CheckIn.objects.filter(
+            patient_id__in={row.patient_id for row in rows.values()},
+            local_date__in={row.local_date for row in rows.values()},
+        ).values_list("patient_id", "local_date")
+    )
+    retry: list[int] = []
+    for delivery_id in sorted(rows):
+        preview = rows[delivery_id]
+        with transaction.atomic():
+            row = (
+                ReminderDelivery.objects.select_for_update(skip_locked=True)
+                .filter(pk=delivery_id, status="pending")
+                .first()
+            )
+            if row is None:  # sent by another worker meanwhile, or it holds the row now
+                continue
+            patient = preview.patient
+            if patient.reminders_opted_out or (row.patient_id, row.local_date) in checked_in:
+                row.status, row.last_error = ReminderDelivery.Status.FAILED, "no longer due"
+                row.save(update_fields=["status", "last_error"])
+                continue
+            row.attempts += 1
+            try:
+                CHANNELS[row.channel].send(
+                    delivery=row,
+                    patient=patient,
+                    message=_message(patient, plans.get(row.patient_id), row.kind),
+                )
+            except ChannelError as error:
+                row.last_error = str(error)[:500]
+                if row.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+                    row.status = ReminderDelivery.Status.FAILED
+                    logger.warning("reminder %s failed for good: %s", row.pk, error)
+                else:
+                    retry.append(row.pk)
+                row.save(update_fields=["attempts", "last_error", "status"])
+                continue
+            row.status = ReminderDelivery.Status.SENT
+            row.sent_at = timezone.now()
+            row.save(update_fields=["attempts", "status", "sent_at"])
+    return retry

@@ -1,0 +1,160 @@
+"""The sweep's SQL: one reminder per local day at local time, across 2026's clock changes."""
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from programmes.models import CheckIn, Plan, PortalNotice, ReminderDelivery
+from programmes.reminders import reminder_send_batch, reminder_sweep
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def enrolled(zone: str, reminder: time, **fields):
+    patient = PatientFactory(
+        time_zone=zone,
+        reminder_time=reminder,
+        remind_by_email=False,
+        remind_in_portal=True,
+        **fields,
+    )
+    Plan.objects.create(
+        patient=patient,
+        clinic=patient.clinic,
+        name="Exercise",
+        clinician=patient.clinician,
+        start_date=date(2026, 1, 1),
+        status="active",
+    )
+    return patient
+
+
+def tick_through(start: datetime, hours: int, step_minutes: int = 5) -> None:
+    moment = start
+    while moment < start + timedelta(hours=hours):
+        reminder_sweep(now=moment)
+        moment += timedelta(minutes=step_minutes)
+
+
+@pytest.mark.parametrize(
+    ("zone", "change_day"),
+    [
+        ("Europe/London", date(2026, 3, 29)),
+        ("Europe/London", date(2026, 10, 25)),
+        ("America/New_York", date(2026, 3, 8)),
+        ("America/New_York", date(2026, 11, 1)),
+    ],
+    ids=[
+        "London springs forward",
+        "London falls back",
+        "New York springs forward",
+        "New York falls back",
+    ],
+)
+def test_one_reminder_per_local_day_at_local_time_across_clock_change(zone, change_day):
+    patient = enrolled(zone, time(18, 0))
+    local_zone = ZoneInfo(zone)
+    start = datetime.combine(change_day - timedelta(days=1), time(0, 0), local_zone).astimezone(UTC)
+    tick_through(start, hours=72, step_minutes=15)
+    rows = ReminderDelivery.objects.filter(patient=patient, kind="reminder")
+    per_day = Counter(rows.values_list("local_date", flat=True))
+    assert per_day == {
+        change_day - timedelta(days=1): 1,
+        change_day: 1,
+        change_day + timedelta(days=1): 1,
+    }
+    for row in rows:
+        local = row.created_at.astimezone(local_zone)
+        assert local.date() == row.local_date
+        assert (local.hour, local.minute) == (18, 0)
+
+
+def test_patients_in_different_zones_are_reminded_at_their_own_local_time():
+    london = enrolled("Europe/London", time(9, 0))
+    tokyo = enrolled("Asia/Tokyo", time(9, 0))
+    tick_through(datetime(2026, 6, 1, 0, 0, tzinfo=UTC), hours=24)
+    sent_at = {
+        row.patient_id: row.created_at
+        for row in ReminderDelivery.objects.filter(kind="reminder", local_date=date(2026, 6, 1))
+    }
+    assert sent_at[london.pk] == datetime(2026, 6, 1, 8, 0, tzinfo=UTC)  # 09:00 BST
+    assert sent_at[tokyo.pk] == datetime(2026, 6, 1, 0, 0, tzinfo=UTC)  # 09:00 JST
+
+
+def test_morning_reminder_gets_one_nudge_and_nothing_in_quiet_hours():
+    patient = enrolled("Europe/London", time(9, 30))
+    tick_through(datetime(2026, 6, 1, 0, 0, tzinfo=UTC), hours=24)
+    rows = ReminderDelivery.objects.filter(patient=patient, local_date=date(2026, 6, 1))
+    assert sorted(rows.values_list("kind", flat=True)) == ["nudge", "reminder"]
+    for row in rows:
+        assert 8 <= row.created_at.astimezone(ZoneInfo("Europe/London")).hour < 21
+
+
+@pytest.mark.parametrize(
+    "setup",
+    ["opted_out", "checked_in", "no_active_plan"],
+    ids=["opted out", "already checked in today", "no active plan"],
+)
+def test_no_reminder_when_not_due(setup):
+    patient = enrolled("Europe/London", time(18, 0), reminders_opted_out=setup == "opted_out")
+    plan = patient.plans.get()
+    if setup == "checked_in":
+        CheckIn.objects.create(
+            plan=plan,
+            patient=patient,
+            clinic=patient.clinic,
+            idempotency_key="00000000-0000-0000-0000-000000000001",
+            local_date=date(2026, 6, 1),
+            completion="done",
+        )
+    if setup == "no_active_plan":
+        Plan.objects.filter(pk=plan.pk).update(status="paused")
+    reminder_sweep(now=datetime(2026, 6, 1, 17, 30, tzinfo=UTC))  # 18:30 BST
+    assert not ReminderDelivery.objects.exists()
+
+
+def test_a_second_sweep_inserts_nothing_and_sending_twice_delivers_once():
+    patient = enrolled("Europe/London", time(18, 0))
+    moment = datetime(2026, 6, 1, 17, 30, tzinfo=UTC)
+    assert reminder_sweep(now=moment) == 1
+    assert reminder_sweep(now=moment, requeue_after=timedelta(hours=1)) == 0
+    ids = list(ReminderDelivery.objects.values_list("id", flat=True))
+    assert reminder_send_batch(ids) == []
+    assert reminder_send_batch(ids) == []
+    assert PortalNotice.objects.filter(patient=patient).count() == 1
+    assert ReminderDelivery.objects.get().status == "sent"
+
+
+def test_a_failing_channel_is_retried_then_recorded_failed_without_blocking_others(settings):
+    settings.REMINDER_MAX_ATTEMPTS = 2
+    no_phone = enrolled("Europe/London", time(18, 0), remind_by_sms=True, phone="")
+    reachable = enrolled("Europe/London", time(18, 0))
+    reminder_sweep(now=datetime(2026, 6, 1, 17, 30, tzinfo=UTC))
+    # The SQL skips SMS for a patient with no phone; force a failing row to prove isolation.
+    ReminderDelivery.objects.create(
+        patient=no_phone,
+        clinic=no_phone.clinic,
+        local_date=date(2026, 6, 1),
+        kind="reminder",
+        channel="sms",
+    )
+    ids = list(ReminderDelivery.objects.values_list("id", flat=True))
+    failed = reminder_send_batch(ids)
+    assert len(failed) == 1
+    assert PortalNotice.objects.filter(patient=reachable).count() == 1
+    assert reminder_send_batch(failed) == []
+    sms = ReminderDelivery.objects.get(channel="sms")
+    assert (sms.status, sms.attempts) == ("failed", 2)
+    assert "phone" in sms.last_error
+
+
+def test_stale_pending_rows_are_enqueued_again():
+    enrolled("Europe/London", time(18, 0))
+    moment = datetime(2026, 6, 1, 17, 30, tzinfo=UTC)
+    reminder_sweep(now=moment)
+    later = moment + timedelta(minutes=11)
+    assert reminder_sweep(now=later, requeue_after=timedelta(minutes=10)) == 1
+    assert ReminderDelivery.objects.get().enqueued_at == later
