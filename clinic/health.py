@@ -59,3 +59,10 @@ def healthz(request):
         {"status": status, "failing": failing, "components": components},
         status=200 if not failing else 503,
     )
+
+
+@never_cache
+@require_GET
+def livez(request):
+    """Liveness: the process answers. No dependency is asked (that is /healthz)."""
+    return JsonResponse({"status": "ok"})

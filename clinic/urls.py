@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from clinic.health import healthz
+from clinic.health import healthz, livez
 from patients.views import account
 
 admin.site.site_header = "Inverto — clinic"
@@ -11,6 +11,7 @@ admin.site.index_title = "Patients and programmes"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("invite/<str:token>/", account.invitation_accept, name="invitation_accept"),

@@ -75,3 +75,10 @@ def test_bad_setting_stops_start_up_with_one_line_naming_it(overrides, setting):
 def test_migrations_are_in_step_with_models():
     result = manage("makemigrations", "--check", "--dry-run", env={})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_livez_answers_without_asking_dependencies(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/livez")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
