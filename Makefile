@@ -30,7 +30,7 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
 run: install
-	@export DEBUG=$${DEBUG:-true}; \
+	@export DEBUG=$${DEBUG:-true} REMINDER_SWEEP_SECONDS=$${REMINDER_SWEEP_SECONDS:-60}; \
 	$(PY) manage.py ensure_database && \
 	$(PY) manage.py migrate --no-input -v0 && \
 	$(PY) manage.py demo_data && \

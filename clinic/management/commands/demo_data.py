@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -65,9 +66,24 @@ class Command(BaseCommand):
                 username: self._user(username, first, last, clinic, role)
                 for username, first, last, role in STAFF
             }
-            for row in PATIENTS:
-                self._patient(clinic, users["clinician"], *row)
+            patients = [self._patient(clinic, users["clinician"], *row) for row in PATIENTS]
+            self._remind_soon(patients)
         self._print_logins()
+
+    def _remind_soon(self, patients: list[Patient]) -> None:
+        """Set each demo patient's reminder a minute or two from now, in their own zone.
+
+        So the reminder sweep sends one while `make run` is up and the newcomer
+        sees it in the console (unless it is now quiet hours, 21:00–08:00 local).
+        """
+        soon = timezone.now() + timedelta(minutes=2)
+        for patient in patients:
+            local = soon.astimezone(ZoneInfo(patient.time_zone))
+            patient.reminder_time = time(local.hour, local.minute)
+            patient.save(update_fields=["reminder_time"])
+        self.stdout.write(
+            "Demo reminders are due in about two minutes; the worker prints them here."
+        )
 
     def _user(self, username: str, first: str, last: str, clinic: Clinic, role: str):
         user, created = get_user_model().objects.get_or_create(
