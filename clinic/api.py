@@ -1,13 +1,21 @@
-"""API plumbing shared by every app: error shape and clinic scoping."""
+"""API plumbing shared by every app: error shape, paging, audit of reads.
+
+Kept free of imports of DRF's views and drf-spectacular: DRF imports this
+module (the pagination class) while it is still loading its generic views.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from clinic.models import AuditEvent
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -26,4 +34,74 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-id"
     page_size = 50
     page_size_query_param = "page_size"
+    page_size_query_description = "Rows per page, at most 200 (default 50)."
     max_page_size = 200
+
+
+# Audit of reads: every health-data row the API shows leaves a row of who, when and where.
+
+
+def _client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_reads(
+    request,
+    rows: Iterable[models.Model],
+    *,
+    subject: Callable[[models.Model], tuple[int | None, int | None]],
+    summary: str = "Read through the API",
+) -> None:
+    """One `read` row per record shown, in one INSERT (a page of 200 is still one query).
+
+    `subject(row)` gives (clinic id, patient id) of the record.
+    """
+    user = request.user
+    actor = user if getattr(user, "is_authenticated", False) else None
+    ip = _client_ip(request)
+    events = []
+    for row in rows:
+        clinic_id, patient_id = subject(row)
+        events.append(
+            AuditEvent(
+                actor=actor,
+                clinic_id=clinic_id,
+                patient_id=patient_id,
+                action=AuditEvent.Action.READ,
+                channel=AuditEvent.Channel.API,
+                object_type=row._meta.label_lower,
+                object_id=str(row.pk),
+                summary=summary[:300],
+                ip_address=ip,
+            )
+        )
+    if events:
+        AuditEvent.objects.bulk_create(events)
+
+
+def via_patient(row) -> tuple[int, int]:
+    """(clinic id, patient id) of a record that belongs to a patient.
+
+    Rows without their own clinic column need their patient selected with them.
+    """
+    clinic_id = row.clinic_id if hasattr(row, "clinic_id") else row.patient.clinic_id
+    return clinic_id, row.patient_id
+
+
+class AuditedReadMixin:
+    """List and retrieve that record one `read` audit row per record shown."""
+
+    audit_subject = staticmethod(via_patient)
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = page if page is not None else list(queryset)
+        audit_reads(request, rows, subject=self.audit_subject)
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        audit_reads(request, [instance], subject=self.audit_subject)
+        return Response(self.get_serializer(instance).data)

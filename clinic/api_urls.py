@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from clinic.api_auth import TokenLoginView
+
 urlpatterns = [
+    path("auth/token/", TokenLoginView.as_view(), name="api-token"),
     path("", include("patients.api_urls")),
     path("", include("programmes.api_urls")),
 ]

@@ -1,31 +1,59 @@
-"""Patients, intakes and screening over the REST API: thin shells around services."""
+"""Patients, intakes, screenings, adherence and reminder settings over the REST API.
+
+Thin shells: each view reads through a `for_user`-scoped queryset (anything
+else answers 404), declares who may read and write it (`clinic.permissions`),
+calls one service to change state, and leaves an audit row for every record
+of health data it shows or changes.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
-from django.shortcuts import get_object_or_404
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from clinic.api import AuditedReadMixin, audit_reads
 from clinic.audit import audit_record
-from clinic.permissions import CLINICAL_ROLES, ClinicalWriteElseRead, has_role
+from clinic.permissions import (
+    CLINICAL_OR_PATIENT,
+    CLINICAL_ROLES,
+    PATIENT_ROLES,
+    READ_ROLES,
+    Access,
+)
 from clinic.roles import clinic_of
 from patients import services
-from patients.models import Channel, Patient
+from patients.filters import IntakeFilter, PatientFilter, ScreeningFilter
+from patients.models import Channel, Intake, Patient, Screening
 from patients.serializers import (
+    AdherenceSerializer,
     IntakeAnswersSerializer,
     IntakeSerializer,
     OverrideCreateSerializer,
     PatientSerializer,
+    ReminderPreferencesSerializer,
     ScreeningSerializer,
 )
 
 
+def patient_subject(patient: Patient) -> tuple[int, int]:
+    return patient.clinic_id, patient.pk
+
+
+def scoped_to_patients(queryset, user):
+    """Rows of the patients this user may see (their clinic's, or only their own)."""
+    return queryset.filter(patient__in=Patient.objects.for_user(user))
+
+
 class PatientViewSet(
+    AuditedReadMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.ListModelMixin,
@@ -35,13 +63,20 @@ class PatientViewSet(
     """Patients of the caller's clinic (a patient sees only their own record)."""
 
     serializer_class = PatientSerializer
-    permission_classes = [ClinicalWriteElseRead]
-    filterset_fields = ["clinician", "current_screening__outcome"]
+    filterset_class = PatientFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
+    access = Access(read=READ_ROLES, write=CLINICAL_ROLES)
+    action_access = {
+        "intakes": Access(write=CLINICAL_OR_PATIENT),
+        "screening": Access(read=CLINICAL_OR_PATIENT),
+        "screening_override": Access(write=CLINICAL_ROLES),
+        "adherence": Access(read=READ_ROLES),
+    }
+    audit_subject = staticmethod(patient_subject)
 
     def get_queryset(self):
         return Patient.objects.for_user(self.request.user).select_related(
-            "current_screening", "clinic"
+            "current_screening__override", "current_screening__referral", "clinic"
         )
 
     def perform_create(self, serializer):
@@ -81,12 +116,9 @@ class PatientViewSet(
         responses={201: IntakeSerializer},
         summary="Submit an intake; it is screened at once",
     )
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["post"])
     def intakes(self, request, pk=None):
-        patient = get_object_or_404(self.get_queryset(), pk=pk)
-        own_record = patient.user_id == request.user.pk
-        if not (own_record or has_role(request.user, *CLINICAL_ROLES)):
-            raise PermissionDenied("Only the patient or a clinician can submit an intake.")
+        patient = self.get_object()
         answers = IntakeAnswersSerializer(data=request.data, context={"patient": patient})
         answers.is_valid(raise_exception=True)
         data = answers.validated_data
@@ -108,11 +140,14 @@ class PatientViewSet(
     @extend_schema(responses={200: ScreeningSerializer}, summary="The current screening")
     @action(detail=True, methods=["get"])
     def screening(self, request, pk=None):
-        patient = get_object_or_404(self.get_queryset(), pk=pk)
+        patient = self.get_object()
         if patient.current_screening is None:
             return Response(
                 {"detail": "This patient has no screening yet."}, status=status.HTTP_404_NOT_FOUND
             )
+        audit_reads(
+            request, [patient.current_screening], subject=lambda _: patient_subject(patient)
+        )
         return Response(ScreeningSerializer(patient.current_screening).data)
 
     @extend_schema(
@@ -122,7 +157,7 @@ class PatientViewSet(
     )
     @action(detail=True, methods=["post"], url_path="screening/override")
     def screening_override(self, request, pk=None):
-        patient = get_object_or_404(self.get_queryset(), pk=pk)
+        patient = self.get_object()
         body = OverrideCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if patient.current_screening is None:
@@ -134,7 +169,104 @@ class PatientViewSet(
             channel=Channel.API,
             request=request,
         )
-        patient.refresh_from_db()
-        return Response(
-            ScreeningSerializer(patient.current_screening).data, status=status.HTTP_201_CREATED
+        screening = Screening.objects.select_related("override").get(
+            pk=patient.current_screening_id
         )
+        return Response(ScreeningSerializer(screening).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={200: AdherenceSerializer},
+        summary="Adherence: last 7 and 30 days, and the last 12 weeks",
+    )
+    @action(detail=True, methods=["get"])
+    def adherence(self, request, pk=None):
+        from programmes import adherence
+        from programmes.services import patient_today
+
+        patient = self.get_object()
+        today = patient_today(patient)
+        week = adherence.patient_adherence(patient.pk, start=today - timedelta(days=6), end=today)
+        month = adherence.patient_adherence(patient.pk, start=today - timedelta(days=29), end=today)
+        audit_reads(
+            request, [patient], subject=patient_subject, summary="Adherence read through the API"
+        )
+        return Response(
+            AdherenceSerializer(
+                {
+                    "patient": patient.pk,
+                    "day": today,
+                    "adherence_7_days": week.ratio,
+                    "adherence_30_days": month.ratio,
+                    "band_30_days": month.band,
+                    "weeks": adherence.weekly_adherence(
+                        patient.pk, start=today - timedelta(days=83), end=today
+                    ),
+                }
+            ).data
+        )
+
+
+class IntakeViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Intakes, newest first; each with the screening it produced. Patients see their own."""
+
+    serializer_class = IntakeSerializer
+    filterset_class = IntakeFilter
+    access = Access(read=CLINICAL_OR_PATIENT)
+
+    def get_queryset(self):
+        screenings = Screening.objects.select_related("override")
+        return (
+            scoped_to_patients(Intake.objects.all(), self.request.user)
+            .select_related("patient")
+            .prefetch_related(Prefetch("screenings", queryset=screenings))
+        )
+
+
+class ScreeningViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Screenings (current and superseded) with findings and any override."""
+
+    serializer_class = ScreeningSerializer
+    filterset_class = ScreeningFilter
+    access = Access(read=CLINICAL_OR_PATIENT)
+
+    def get_queryset(self):
+        return scoped_to_patients(Screening.objects.all(), self.request.user).select_related(
+            "patient", "override"
+        )
+
+
+class MyReminderPreferencesView(GenericAPIView):
+    """The signed-in patient's reminder settings: read them, or change some of them."""
+
+    serializer_class = ReminderPreferencesSerializer
+    access = Access(read=PATIENT_ROLES, write=PATIENT_ROLES)
+
+    def get_object(self) -> Patient:
+        patient = Patient.objects.for_user(self.request.user).filter(user=self.request.user).first()
+        if patient is None:
+            raise PermissionDenied("No patient record is linked to this account.")
+        return patient
+
+    def get(self, request):
+        patient = self.get_object()
+        audit_reads(request, [patient], subject=patient_subject, summary="Reminder settings read")
+        return Response(self.get_serializer(patient).data)
+
+    def patch(self, request):
+        patient = self.get_object()
+        serializer = self.get_serializer(patient, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            patient = serializer.save()
+            audit_record(
+                actor=request.user,
+                action="update",
+                channel=Channel.API,
+                obj=patient,
+                clinic=patient.clinic,
+                patient_id=patient.pk,
+                summary="Reminder settings changed",
+                changes={k: str(v) for k, v in serializer.validated_data.items()},
+                request=request,
+            )
+        return Response(self.get_serializer(patient).data)

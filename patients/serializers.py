@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinic.roles import clinic_of
@@ -37,6 +38,13 @@ ANSWER_QUESTIONS: dict[str, str] = {
     "surgery": "Any operation in the past?",
     "surgery_date": "Date of the most recent operation.",
 }
+
+
+def described(**texts: str) -> dict[str, dict[str, str]]:
+    """`extra_kwargs` giving each named model field its description in the API schema."""
+    return {name: {"help_text": text} for name, text in texts.items()}
+
+
 _YES_NO = [name for name in ANSWER_QUESTIONS if not name.endswith("_date")]
 _DATES = [name for name in ANSWER_QUESTIONS if name.endswith("_date")]
 
@@ -60,6 +68,12 @@ class OverrideSerializer(serializers.ModelSerializer):
     class Meta:
         model = ScreeningOverride
         fields = ["scope", "reason", "clinician", "created_at", "expires_on"]
+        extra_kwargs = described(
+            scope="What the override allows: inversion despite review_required findings.",
+            reason="The clinician's documented reason.",
+            created_at="When the override was recorded.",
+            expires_on="The last day it holds: it expires with the intake.",
+        )
 
 
 class ScreeningSerializer(serializers.ModelSerializer):
@@ -71,6 +85,8 @@ class ScreeningSerializer(serializers.ModelSerializer):
         model = Screening
         fields = [
             "id",
+            "patient",
+            "intake",
             "outcome",
             "rule_set_version",
             "findings",
@@ -79,7 +95,18 @@ class ScreeningSerializer(serializers.ModelSerializer):
             "expired",
             "override",
         ]
+        read_only_fields = fields
+        extra_kwargs = described(
+            id="The screening's id.",
+            patient="The screened patient (id).",
+            intake="The intake this screening judged (id).",
+            outcome="cleared, review_required, contraindicated or urgent_referral.",
+            rule_set_version="Version of the screening rules that produced it.",
+            screened_on="The day it was screened.",
+            valid_until="The last day it holds; a new intake is needed after it.",
+        )
 
+    @extend_schema_field(OverrideSerializer(allow_null=True))
     def get_override(self, screening: Screening) -> dict | None:
         override = getattr(screening, "override", None)
         return OverrideSerializer(override).data if override else None
@@ -167,6 +194,7 @@ class IntakeSerializer(serializers.ModelSerializer):
         model = Intake
         fields = [
             "id",
+            "patient",
             "number",
             "questionnaire_version",
             "taken_on",
@@ -184,9 +212,28 @@ class IntakeSerializer(serializers.ModelSerializer):
             "channel",
             "screening",
         ]
+        read_only_fields = fields
+        extra_kwargs = described(
+            id="The intake's id.",
+            patient="The patient (id).",
+            questionnaire_version="Version of the intake questionnaire.",
+            taken_on="The day of the intake.",
+            systolic_bp="Systolic blood pressure, mmHg.",
+            diastolic_bp="Diastolic blood pressure, mmHg.",
+            bp_measured_by="Who measured the blood pressure.",
+            bp_measured_at="When the blood pressure was measured.",
+            weight_kg="Body weight, kg.",
+            height_cm="Height, cm.",
+            baseline_pain="Pain at intake, 0–10.",
+            odi_percent="Oswestry Disability Index, percent.",
+            reason="intake, or health_update when a reported change re-screened the patient.",
+            channel="Where it was entered: portal, admin, api or system.",
+        )
 
+    @extend_schema_field(ScreeningSerializer(allow_null=True))
     def get_screening(self, intake: Intake) -> dict | None:
-        screening = intake.screenings.order_by("-created_at").first()
+        # Newest first (Screening.Meta.ordering); uses a prefetch when the list view made one.
+        screening = next(iter(intake.screenings.all()), None)
         return ScreeningSerializer(screening).data if screening else None
 
 
@@ -221,6 +268,25 @@ class PatientSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["height_cm", "weight_kg", "created_at"]
+        extra_kwargs = described(
+            id="The patient's id.",
+            first_name="Given name.",
+            last_name="Family name.",
+            date_of_birth="Date of birth (in the past).",
+            sex="female, male, intersex or not_stated.",
+            email="E-mail address for invitations and reminders.",
+            phone="Mobile number for SMS reminders.",
+            time_zone="IANA time zone, e.g. Europe/London: days and reminders follow it.",
+            height_cm="Height, cm, from the latest intake.",
+            weight_kg="Weight, kg, from the latest intake.",
+            clinician="The responsible clinician (user id, of this clinic).",
+            reminder_time="Local time of the daily reminder.",
+            remind_by_email="Send reminders by e-mail.",
+            remind_by_sms="Send reminders by SMS.",
+            remind_in_portal="Show reminders in the portal.",
+            reminders_opted_out="True: no reminders at all.",
+            created_at="When the record was created.",
+        )
 
     def get_fields(self):
         fields = super().get_fields()
@@ -246,3 +312,61 @@ class OverrideCreateSerializer(serializers.Serializer):
     reason = serializers.CharField(
         help_text="The clinical reason inversion is acceptable despite the findings."
     )
+
+
+class ReminderPreferencesSerializer(serializers.ModelSerializer):
+    """A patient's own reminder settings (CLINICAL.md section 7)."""
+
+    class Meta:
+        model = Patient
+        fields = [
+            "reminder_time",
+            "time_zone",
+            "remind_by_email",
+            "remind_by_sms",
+            "remind_in_portal",
+            "reminders_opted_out",
+        ]
+        extra_kwargs = described(
+            reminder_time="Local time of the daily reminder (never 21:00–08:00).",
+            time_zone="IANA time zone, e.g. Europe/London.",
+            remind_by_email="Send reminders by e-mail.",
+            remind_by_sms="Send reminders by SMS (needs a phone number on file).",
+            remind_in_portal="Show reminders in the portal.",
+            reminders_opted_out="True: stop every reminder at once.",
+        )
+
+    def validate(self, attrs):
+        if attrs.get("remind_by_sms") and not self.instance.phone:
+            raise serializers.ValidationError(
+                {"remind_by_sms": "There is no phone number on file: ask the clinic to add one."}
+            )
+        return attrs
+
+
+class AdherenceWeekSerializer(serializers.Serializer):
+    week_start = serializers.DateField(help_text="Monday of the week.")
+    prescribed = serializers.IntegerField(
+        source="adherence.prescribed", help_text="Sessions prescribed that week."
+    )
+    completed = serializers.FloatField(
+        source="adherence.completed", help_text="Sessions done (a partial one counts half)."
+    )
+    ratio = serializers.FloatField(
+        source="adherence.ratio", allow_null=True, help_text="completed ÷ prescribed; null if 0."
+    )
+
+
+class AdherenceSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(help_text="The patient (id).")
+    day = serializers.DateField(help_text="The patient's local date the figures end on.")
+    adherence_7_days = serializers.FloatField(
+        allow_null=True, help_text="Last 7 days: completed ÷ prescribed; null if none prescribed."
+    )
+    adherence_30_days = serializers.FloatField(
+        allow_null=True, help_text="Last 30 days: completed ÷ prescribed; null if none prescribed."
+    )
+    band_30_days = serializers.CharField(
+        help_text="adherent (80% or more), partial (50–79%), low, or no_data."
+    )
+    weeks = AdherenceWeekSerializer(many=True, help_text="The last 12 weeks, oldest first.")

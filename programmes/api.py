@@ -1,41 +1,95 @@
-"""Plans over the REST API: thin shells around `programmes.services`."""
+"""Plans, check-ins, alerts, exercises and templates over the REST API.
+
+Thin shells around `programmes.services` and `programmes.checkins`: reads go
+through `for_user`-scoped querysets (anything else answers 404), each view
+declares who may read and write (`clinic.permissions`), and every record of
+health data shown or changed leaves an audit row.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.permissions import ClinicalWriteElseRead, IsPatient
+from clinic.api import AuditedReadMixin, audit_reads
+from clinic.audit import audit_record
+from clinic.permissions import (
+    CLINIC_READ_ROLES,
+    CLINICAL_ROLES,
+    PATIENT_ROLES,
+    READ_ROLES,
+    Access,
+    responsible_for,
+)
 from clinic.roles import clinic_of
 from patients.models import Patient
 from programmes import adherence, checkins, services
-from programmes.models import CheckIn, Plan, ProgrammeTemplate
+from programmes.filters import (
+    AlertFilter,
+    CheckInFilter,
+    ExerciseFilter,
+    PlanFilter,
+    TemplateFilter,
+)
+from programmes.models import (
+    CheckIn,
+    ClinicianAlert,
+    Exercise,
+    Plan,
+    PlanEvent,
+    ProgrammeTemplate,
+)
 from programmes.serializers import (
+    AlertSerializer,
     CheckInCreateSerializer,
     CheckInResultSerializer,
     CheckInSerializer,
+    ExerciseSerializer,
     PlanCreateSerializer,
+    PlanEventSerializer,
     PlanSerializer,
     ProgressSerializer,
     ReasonSerializer,
+    TemplateSerializer,
     TodaySerializer,
 )
 
 
-class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Patients' plans. Every change goes through the guarded plan services."""
+def _patient_subject(patient: Patient) -> tuple[int, int]:
+    return patient.clinic_id, patient.pk
+
+
+def _offered_templates(user):
+    """The shipped templates and the caller's clinic's own, active ones."""
+    clinic = clinic_of(user)
+    return ProgrammeTemplate.objects.filter(
+        Q(clinic__isnull=True) | Q(clinic=clinic), is_active=True
+    )
+
+
+class PlanViewSet(
+    AuditedReadMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Patients' plans. Every change goes through the guarded plan services.
+
+    Clinicians change the plans of the patients they are responsible for; clinic
+    administrators any plan of their clinic; staff and patients only read.
+    """
 
     serializer_class = PlanSerializer
-    permission_classes = [ClinicalWriteElseRead]
-    filterset_fields = ["patient", "status"]
+    filterset_class = PlanFilter
+    access = Access(read=READ_ROLES, write=CLINICAL_ROLES, own_patients_only=True)
 
     def get_queryset(self):
         return (
@@ -44,108 +98,228 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             .prefetch_related("inversion_steps", "exercises__exercise")
         )
 
-    @extend_schema(request=PlanCreateSerializer, responses={201: PlanSerializer})
+    @staticmethod
+    def responsible_for(user, plan: Plan) -> bool:
+        return responsible_for(
+            user,
+            patient_clinician_id=plan.patient.clinician_id,
+            plan_clinician_id=plan.clinician_id,
+        )
+
+    @extend_schema(
+        request=PlanCreateSerializer,
+        responses={201: PlanSerializer},
+        summary="Copy a template into a draft plan for a patient",
+    )
     def create(self, request):
         body = PlanCreateSerializer(data=request.data)
         body.fields["patient"].queryset = Patient.objects.for_user(request.user)
-        clinic = clinic_of(request.user)
-        body.fields["template"].queryset = ProgrammeTemplate.objects.filter(
-            Q(clinic__isnull=True) | Q(clinic=clinic), is_active=True
-        )
+        body.fields["template"].queryset = _offered_templates(request.user)
         body.is_valid(raise_exception=True)
+        patient = body.validated_data["patient"]
+        if not responsible_for(request.user, patient_clinician_id=patient.clinician_id):
+            raise PermissionDenied("Only the patient's own clinician can give them a plan.")
         plan = services.plan_create_from_template(by=request.user, **body.validated_data)
         return Response(PlanSerializer(self._fresh(plan)).data, status=status.HTTP_201_CREATED)
 
     def _fresh(self, plan: Plan) -> Plan:
         return self.get_queryset().get(pk=plan.pk)
 
-    def _act(self, request, pk, call):
-        plan = get_object_or_404(self.get_queryset(), pk=pk)
+    def _act(self, request, call):
+        plan = self.get_object()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         call(plan, body.validated_data["reason"])
         return Response(PlanSerializer(self._fresh(plan)).data)
 
-    @extend_schema(request=None, responses={200: PlanSerializer})
+    @extend_schema(request=None, responses={200: PlanSerializer}, summary="Activate a draft plan")
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
         return self._act(
-            request, pk, lambda plan, _: services.plan_activate(plan=plan, by=request.user)
+            request, lambda plan, _: services.plan_activate(plan=plan, by=request.user)
         )
 
-    @extend_schema(request=ReasonSerializer, responses={200: PlanSerializer})
+    @extend_schema(request=ReasonSerializer, responses={200: PlanSerializer}, summary="Pause")
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         return self._act(
             request,
-            pk,
             lambda plan, reason: services.plan_pause(plan=plan, by=request.user, reason=reason),
         )
 
-    @extend_schema(request=None, responses={200: PlanSerializer})
+    @extend_schema(
+        request=None, responses={200: PlanSerializer}, summary="Resume a paused plan or inversion"
+    )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return self._act(
-            request, pk, lambda plan, _: services.plan_resume(plan=plan, by=request.user)
-        )
+        return self._act(request, lambda plan, _: services.plan_resume(plan=plan, by=request.user))
 
-    @extend_schema(request=ReasonSerializer, responses={200: PlanSerializer})
+    @extend_schema(
+        request=ReasonSerializer, responses={200: PlanSerializer}, summary="Advance one step"
+    )
     @action(detail=True, methods=["post"])
     def advance(self, request, pk=None):
         return self._act(
             request,
-            pk,
             lambda plan, reason: services.plan_advance(plan=plan, by=request.user, reason=reason),
         )
 
-    @extend_schema(request=ReasonSerializer, responses={200: PlanSerializer})
+    @extend_schema(
+        request=ReasonSerializer, responses={200: PlanSerializer}, summary="Go back one step"
+    )
     @action(detail=True, methods=["post"], url_path="go-back")
     def go_back(self, request, pk=None):
         return self._act(
             request,
-            pk,
             lambda plan, reason: services.plan_go_back(plan=plan, by=request.user, reason=reason),
         )
 
-    @extend_schema(request=ReasonSerializer, responses={200: PlanSerializer})
+    @extend_schema(request=ReasonSerializer, responses={200: PlanSerializer}, summary="End")
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
         return self._act(
             request,
-            pk,
             lambda plan, reason: services.plan_end(plan=plan, by=request.user, reason=reason),
         )
 
 
-class TodayView(APIView):
-    """Today's prescribed inversion and exercises for the signed-in patient, or why none."""
-
-    permission_classes = [IsPatient]
-
-    @extend_schema(responses={200: TodaySerializer})
-    def get(self, request):
-        patient = (
-            Patient.objects.for_user(request.user)
-            .select_related("current_screening__override", "current_screening__referral")
-            .first()
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "plan_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The plan's id."
         )
-        if patient is None:
-            raise PermissionDenied("No patient record is linked to this account.")
-        return Response(TodaySerializer(services.prescription_for(patient)).data)
+    ],
+    summary="A plan's history: who changed what, when and why",
+)
+class PlanEventListView(generics.ListAPIView):
+    """A plan's events, newest first."""
+
+    serializer_class = PlanEventSerializer
+    queryset = PlanEvent.objects.none()  # the schema's model; rows come from get_queryset
+    access = Access(read=READ_ROLES)
+
+    def get_queryset(self):
+        return PlanEvent.objects.filter(plan=self.plan).select_related("by")
+
+    def list(self, request, *args, **kwargs):
+        self.plan = get_object_or_404(
+            Plan.objects.for_user(request.user), pk=self.kwargs["plan_pk"]
+        )
+        page = self.paginate_queryset(self.get_queryset())
+        audit_reads(
+            request,
+            page,
+            subject=lambda _: (self.plan.clinic_id, self.plan.patient_id),
+            summary="Plan history read through the API",
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class CheckInViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Check-ins of the clinic's patients (a patient sees their own), newest first."""
+
+    serializer_class = CheckInSerializer
+    filterset_class = CheckInFilter
+    access = Access(read=READ_ROLES)
+
+    def get_queryset(self):
+        return CheckIn.objects.for_user(self.request.user).prefetch_related("exercises_done")
+
+
+class AlertViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Alerts for the clinic's clinicians, newest first; acknowledging closes one."""
+
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter
+    access = Access(read=CLINIC_READ_ROLES, write=CLINICAL_ROLES)
+
+    def get_queryset(self):
+        return ClinicianAlert.objects.filter(
+            patient__in=Patient.objects.for_user(self.request.user)
+        )
+
+    @extend_schema(request=None, responses={200: AlertSerializer}, summary="Acknowledge")
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        alert = self.get_object()
+        with transaction.atomic():
+            # Only an open alert is stamped: a second acknowledgement changes nothing.
+            changed = ClinicianAlert.objects.filter(
+                pk=alert.pk, acknowledged_at__isnull=True
+            ).update(acknowledged_at=timezone.now(), acknowledged_by=request.user)
+            if changed:
+                audit_record(
+                    actor=request.user,
+                    action="update",
+                    channel="api",
+                    obj=alert,
+                    clinic=alert.clinic,
+                    patient_id=alert.patient_id,
+                    summary=f"Alert acknowledged: {alert.get_kind_display()}",
+                    request=request,
+                )
+        alert.refresh_from_db()
+        return Response(AlertSerializer(alert).data)
+
+
+class ExerciseViewSet(viewsets.ReadOnlyModelViewSet):
+    """The exercise library: the shipped exercises and the clinic's own."""
+
+    serializer_class = ExerciseSerializer
+    filterset_class = ExerciseFilter
+    access = Access(read=CLINICAL_ROLES)
+
+    def get_queryset(self):
+        clinic = clinic_of(self.request.user)
+        return Exercise.objects.filter(Q(clinic__isnull=True) | Q(clinic=clinic))
+
+
+class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
+    """Programme templates a plan can be copied from, with their steps and exercises."""
+
+    serializer_class = TemplateSerializer
+    filterset_class = TemplateFilter
+    access = Access(read=CLINICAL_ROLES)
+
+    def get_queryset(self):
+        clinic = clinic_of(self.request.user)
+        return ProgrammeTemplate.objects.filter(
+            Q(clinic__isnull=True) | Q(clinic=clinic)
+        ).prefetch_related("inversion_steps", "exercises__exercise")
+
+
+# The signed-in patient's own views.
 
 
 def _own_patient(request) -> Patient:
-    patient = Patient.objects.for_user(request.user).select_related("clinic").first()
+    patient = (
+        Patient.objects.for_user(request.user)
+        .filter(user=request.user)
+        .select_related("clinic", "current_screening__override", "current_screening__referral")
+        .first()
+    )
     if patient is None:
         raise PermissionDenied("No patient record is linked to this account.")
     return patient
 
 
-class MyCheckInsView(generics.ListAPIView):
+class TodayView(APIView):
+    """Today's prescribed inversion and exercises for the signed-in patient, or why none."""
+
+    access = Access(read=PATIENT_ROLES)
+
+    @extend_schema(responses={200: TodaySerializer}, summary="Today's programme")
+    def get(self, request):
+        patient = _own_patient(request)
+        audit_reads(request, [patient], subject=_patient_subject, summary="Today read")
+        return Response(TodaySerializer(services.prescription_for(patient)).data)
+
+
+class MyCheckInsView(AuditedReadMixin, generics.ListAPIView):
     """The signed-in patient's check-ins (GET), and a new check-in (POST)."""
 
-    permission_classes = [IsPatient]
     serializer_class = CheckInSerializer
+    access = Access(read=PATIENT_ROLES, write=PATIENT_ROLES)
 
     def get_queryset(self):
         return CheckIn.objects.for_user(self.request.user).prefetch_related("exercises_done")
@@ -153,6 +327,7 @@ class MyCheckInsView(generics.ListAPIView):
     @extend_schema(
         request=CheckInCreateSerializer,
         responses={201: CheckInResultSerializer, 200: CheckInResultSerializer},
+        summary="Check in after a session (a repeated idempotency key returns the first)",
     )
     def post(self, request):
         patient = _own_patient(request)
@@ -177,9 +352,9 @@ class MyCheckInsView(generics.ListAPIView):
 class MyProgressView(APIView):
     """Pain and adherence over time, and where the plan goes next."""
 
-    permission_classes = [IsPatient]
+    access = Access(read=PATIENT_ROLES)
 
-    @extend_schema(responses={200: ProgressSerializer})
+    @extend_schema(responses={200: ProgressSerializer}, summary="My progress")
     def get(self, request):
         patient = _own_patient(request)
         today = services.patient_today(patient)
@@ -192,6 +367,7 @@ class MyProgressView(APIView):
             if current
             else None
         )
+        audit_reads(request, [patient], subject=_patient_subject, summary="Progress read")
         return Response(
             ProgressSerializer(
                 {

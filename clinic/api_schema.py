@@ -1,0 +1,54 @@
+"""The API schema: drf-spectacular's, with the error answers every operation can give."""
+
+from __future__ import annotations
+
+from drf_spectacular import openapi
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in words.")
+
+
+class FieldErrorsSerializer(serializers.Serializer):
+    """A 400: each offending field (or `non_field_errors`) with its messages."""
+
+    non_field_errors = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Problems that concern no single field.",
+    )
+
+
+_ERRORS = {
+    "401": "Not signed in: send a session cookie or `Authorization: Token <key>`.",
+    "403": "Signed in, but your role may not do this.",
+    "404": "No such record among those you may see (another patient's or clinic's "
+    "records answer 404 too).",
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's schema, plus the error answers every operation can give."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        error = self.resolve_serializer(ErrorSerializer, "response").ref
+        field_errors = self.resolve_serializer(FieldErrorsSerializer, "response").ref
+        wanted = dict(_ERRORS)
+        if self.method in ("POST", "PUT", "PATCH") or self.get_filter_backends():
+            wanted["400"] = "Invalid input: field errors, keyed by field."
+        if getattr(self.view, "throttled_by_axes", False):
+            wanted["429"] = "Too many failed sign-ins: locked out for a while."
+        for code, description in wanted.items():
+            if code in responses:
+                continue
+            # Field errors may name any field: the component sets no additionalProperties.
+            schema = field_errors if code == "400" else error
+            responses[code] = {
+                "description": description,
+                "content": {"application/json": {"schema": schema}},
+            }
+        return responses
