@@ -120,6 +120,20 @@
     render();
   }
 
+  /* Health update: show an event's date field only once its box is ticked. */
+  function setUpEventPair(pair) {
+    var box = pair.querySelector("input[type=checkbox]");
+    var dateField = pair.querySelector(".field:not(.field-check)");
+    if (!box || !dateField) return;
+    var dateInput = dateField.querySelector("input");
+    function sync() {
+      var keep = box.checked || (dateInput && dateInput.value) || dateField.querySelector(".errorlist");
+      dateField.hidden = !keep;
+    }
+    box.addEventListener("change", sync);
+    sync();
+  }
+
   function focusFirst(root) {
     var target = root.querySelector("[data-focus]");
     if (target) {
@@ -131,6 +145,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-timer]"), setUpTimer);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-event]"), setUpEventPair);
     /* After a full-page post with errors or a result, take the user to it. */
     if (document.querySelector("main [data-focus]")) focusFirst(document.querySelector("main"));
   });

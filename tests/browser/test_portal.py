@@ -1,0 +1,358 @@
+"""The patient portal in Chromium, as a patient on a phone would use it (issue 5's acceptance).
+
+Every test saves screenshots into test-artifacts/, named by test and step, so a person can
+look at what a patient saw.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from playwright.sync_api import Page, expect
+
+from patients import services as patient_services
+from programmes import services
+from programmes.domain.symptoms import STOP_ADVICE, URGENT_REFERRAL_ADVICE
+from programmes.models import CheckIn, ClinicianAlert, Plan, ProgrammeTemplate
+from tests.browser.conftest import login
+from tests.factories import PatientFactory, patient_with_portal, screen
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+PASSWORD = "correct-horse-battery"
+PHONE_WIDTH = 360
+
+
+# Helpers.
+
+
+@pytest.fixture
+def phone(chromium):
+    """A 360 px wide touch phone, set up like a patient's in the UK (dates read 25/11/2026)."""
+    context = chromium.new_context(
+        viewport={"width": PHONE_WIDTH, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+        locale="en-GB",
+        timezone_id="Europe/London",
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shot(request, artifacts_dir):
+    """Save a full-page screenshot named portal-<test>-<NN>-<step>.png."""
+    test = re.sub(r"[^a-z0-9]+", "-", request.node.name.removeprefix("test_").lower()).strip("-")
+    count = 0
+
+    def take(page: Page, step: str) -> None:
+        nonlocal count
+        count += 1
+        path = artifacts_dir / f"portal-{test}-{count:02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+
+    return take
+
+
+def active_inversion_plan(patient) -> Plan:
+    template = ProgrammeTemplate.objects.get(name="Progressive inversion (default)")
+    plan = services.plan_create_from_template(
+        patient=patient, template=template, by=patient.clinician
+    )
+    return services.plan_activate(plan=plan, by=patient.clinician)
+
+
+def cleared_patient_on_plan(**kwargs):
+    """A screened, cleared patient with a portal account and an active inversion plan."""
+    patient = patient_with_portal(**kwargs)
+    screen(patient)
+    active_inversion_plan(patient)
+    return patient
+
+
+def sign_in(page: Page, live_server, patient) -> None:
+    login(page, live_server, patient.user.username, PASSWORD)
+    expect(page.get_by_role("heading", name=re.compile(r"^Today"))).to_be_visible()
+
+
+def assert_fits_phone(page: Page) -> None:
+    """No sideways scrolling, and every visible control lies inside the 360 px screen."""
+    expect(page.locator("main")).to_be_visible()
+    scroll_width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert scroll_width <= PHONE_WIDTH, f"{page.url} scrolls sideways: {scroll_width}px wide"
+    outside = page.evaluate(
+        """(width) => Array.from(document.querySelectorAll(
+                'a, button, input:not([type=hidden]), select, textarea, summary'))
+            .filter((el) => el.offsetParent !== null && !el.closest('.skip-link'))
+            .map((el) => [el, el.getBoundingClientRect()])
+            .filter(([el, box]) => box.width > 0 && (box.left < 0 || box.right > width + 0.5))
+            .map(([el, box]) => `${el.tagName} ${el.name || el.textContent.trim().slice(0, 30)}`
+                + ` ${Math.round(box.left)}..${Math.round(box.right)}`)""",
+        PHONE_WIDTH,
+    )
+    assert outside == [], f"{page.url}: controls outside the screen: {outside}"
+
+
+def fill_checkin(page: Page, *, pain_before: str = "5", pain_after: str = "3") -> None:
+    page.get_by_role("group", name="Did you do today's session?").get_by_label(
+        "Yes, all of it"
+    ).check()
+    page.get_by_role("group", name="Pain before the session").get_by_label(
+        pain_before, exact=True
+    ).check()
+    page.get_by_role("group", name="Pain after the session").get_by_label(
+        pain_after, exact=True
+    ).check()
+
+
+# 1a. Invitation to first sign-in.
+
+
+def test_invited_patient_sets_a_password_lands_in_the_portal_and_signs_in_again(
+    live_server, phone, shot
+):
+    patient = PatientFactory(first_name="Nadia", last_name="Hale", email="Nadia@example.invalid")
+    screen(patient)
+    active_inversion_plan(patient)
+    patient_services.invitation_send(
+        patient=patient, by=patient.clinician, base_url=live_server.url
+    )
+    link = re.search(r"https?://\S+/invite/\S+/", mail.outbox[-1].body).group(0)
+    page = phone
+
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Welcome, Nadia")).to_be_visible()
+    expect(page.get_by_text("nadia@example.invalid")).to_be_visible()
+    assert_fits_phone(page)
+    shot(page, "invitation")
+
+    page.get_by_label("Choose a password").fill("sciatica-walks-2026")
+    page.get_by_label("Type it again").fill("sciatica-walks-2062")
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_text("The two passwords are different.")).to_be_visible()
+    assert_fits_phone(page)
+    shot(page, "passwords-differ")
+
+    page.get_by_label("Choose a password").fill("sciatica-walks-2026")
+    page.get_by_label("Type it again").fill("sciatica-walks-2026")
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Today"))).to_be_visible()
+    expect(page.get_by_text("Hello, Nadia.")).to_be_visible()
+    assert_fits_phone(page)
+    shot(page, "first-today")
+    patient.refresh_from_db()
+    assert patient.user.username == "nadia@example.invalid"
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("status")).to_have_text("You are signed out.")
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    shot(page, "signed-out")
+    page.get_by_label("Username").fill("nadia@example.invalid")
+    page.get_by_label("Password").fill("sciatica-walks-2026")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Hello, Nadia.")).to_be_visible()
+    shot(page, "signed-in-again")
+
+    page.goto(link)  # the link works once
+    expect(page.get_by_role("heading", name="This link no longer works")).to_be_visible()
+
+
+# 1b. Today, check in, history.
+
+
+def test_patient_checks_in_from_today_and_sees_it_in_history(live_server, phone, shot):
+    patient = cleared_patient_on_plan(first_name="Omar")
+    page = phone
+    sign_in(page, live_server, patient)
+    expect(page.get_by_text("20°, hold")).to_be_visible()
+    shot(page, "today")
+
+    # A keyboard user: the timer starts with Enter, focus moves to Pause, Space pauses it.
+    start = page.get_by_role("button", name="Start")
+    start.focus()
+    page.keyboard.press("Enter")
+    status = page.locator("[data-timer-status]")
+    expect(status).to_contain_text("Started.")
+    expect(page.get_by_role("button", name="Pause")).to_be_focused()
+    page.keyboard.press("Space")
+    expect(status).to_contain_text("Paused with")
+    expect(page.get_by_role("button", name="Continue")).to_be_focused()
+    tops = {
+        round(page.get_by_role("button", name=name).bounding_box()["y"])
+        for name in ("Continue", "Pause", "Reset")
+    }
+    assert len(tops) == 1, "the timer's buttons sit on one row"
+
+    page.get_by_role("link", name="Check in", exact=True).last.click()
+    expect(page.get_by_role("heading", name="Check in", level=1)).to_be_visible()
+    fill_checkin(page)
+    page.get_by_label("Anything else").fill("Felt looser afterwards.")
+    shot(page, "checkin-filled")
+    page.get_by_role("button", name="Send check-in").click()
+
+    expect(page.get_by_role("heading", name="History", level=1)).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Check-in saved for")
+    expect(page.get_by_text("1 done, 0 partly done")).to_be_visible()
+    assert_fits_phone(page)
+    shot(page, "history")
+    checkin = CheckIn.objects.get(patient=patient)
+    assert (checkin.pain_before, checkin.pain_after) == (5, 3)
+    assert checkin.note == "Felt looser afterwards."
+
+    page.locator(".checkin-item").get_by_role("link").first.click()
+    expect(page.get_by_text("Felt looser afterwards.")).to_be_visible()
+    assert_fits_phone(page)
+    shot(page, "checkin-detail")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Progress").click()
+    expect(page.locator("svg.chart").first).to_be_visible()
+    page.get_by_text("Show the numbers").first.click()
+    expect(page.get_by_role("cell", name="5", exact=True).first).to_be_visible()
+    assert_fits_phone(page)
+    shot(page, "progress")
+
+
+# 1c. Stop symptoms.
+
+
+def test_stop_symptom_shows_stop_advice_and_pauses_inversion(live_server, phone, shot):
+    patient = cleared_patient_on_plan()
+    page = phone
+    sign_in(page, live_server, patient)
+    page.goto(f"{live_server.url}/checkin/")
+    fill_checkin(page, pain_after="6")
+    page.get_by_label("Chest pain or pressure").check()
+    page.get_by_role("button", name="Send check-in").click()
+
+    alert = page.get_by_role("alert")
+    expect(alert.get_by_role("heading", name="Stop inverting now")).to_be_focused()
+    expect(alert).to_contain_text(STOP_ADVICE)
+    expect(page.get_by_text("Get urgent medical care today")).to_have_count(0)
+    expect(page.get_by_text("inversion is paused in your programme")).to_be_visible()
+    expect(alert.get_by_role("link", name="Call 999")).to_have_attribute("href", "tel:999")
+    assert_fits_phone(page)
+    shot(page, "stop-advice")
+
+    plan = Plan.objects.get(patient=patient)
+    assert plan.inversion_paused
+    assert CheckIn.objects.get(patient=patient).symptoms == ["chest_pain"]
+    assert ClinicianAlert.objects.filter(patient=patient).exists()
+
+    page.get_by_role("link", name="Back to today").click()
+    expect(page.get_by_role("heading", name="Inversion is paused")).to_be_visible()
+    expect(page.get_by_role("button", name="Start")).to_have_count(0)
+    shot(page, "today-paused")
+
+
+def test_red_flag_symptom_shows_urgent_referral_advice(live_server, phone, shot):
+    patient = cleared_patient_on_plan()
+    page = phone
+    sign_in(page, live_server, patient)
+    page.goto(f"{live_server.url}/checkin/")
+    fill_checkin(page)
+    page.get_by_label("Numbness between your legs").check()
+    page.get_by_role("button", name="Send check-in").click()
+
+    alert = page.get_by_role("alert")
+    expect(alert.get_by_role("heading", name="Stop inverting now")).to_be_visible()
+    expect(alert.get_by_role("heading", name="Get urgent medical care today")).to_be_visible()
+    expect(alert).to_contain_text(URGENT_REFERRAL_ADVICE)
+    assert_fits_phone(page)
+    shot(page, "urgent-referral")
+    assert Plan.objects.get(patient=patient).inversion_paused
+
+
+# 1d. Phone-sized screens: no sideways scrolling, controls in reach, keyboard works.
+
+
+def test_every_portal_page_fits_a_360px_phone_and_works_by_keyboard(live_server, phone, shot):
+    patient = cleared_patient_on_plan()
+    page = phone
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert_fits_phone(page)
+    shot(page, "login")
+    # Tab from the top: the skip link comes first and is shown when focused.
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.get_by_label("Username").fill(patient.user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")  # submit from the password field, as people do
+    expect(page.get_by_role("heading", name=re.compile(r"^Today"))).to_be_visible()
+
+    for link, heading in [
+        ("Today", re.compile(r"^Today")),
+        ("Check in", "Check in"),
+        ("History", "History"),
+        ("Progress", "Your progress"),
+        ("Health", "Has anything changed in your health?"),
+        ("Reminders", "Reminders"),
+    ]:
+        nav = page.get_by_role("navigation", name="Main")
+        nav.get_by_role("link", name=link, exact=True).click()
+        expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        expect(nav.get_by_role("link", name=link, exact=True)).to_have_attribute(
+            "aria-current", "page"
+        )
+        expect(page.get_by_role("button", name="Sign out")).to_be_in_viewport()
+        assert_fits_phone(page)
+        shot(page, link.lower().replace(" ", "-"))
+
+    # Health update: an event's date is asked once its box is ticked (Space, by keyboard).
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Health").click()
+    date = page.get_by_label("Date of the eye surgery")
+    expect(date).to_be_hidden()
+    page.get_by_label("I have had eye surgery").focus()
+    page.keyboard.press("Space")
+    expect(date).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(date).to_be_focused()
+    shot(page, "health-event-date")
+
+    page.goto(f"{live_server.url}/questionnaire/")
+    expect(page.get_by_role("heading", name="How are you getting on?")).to_be_visible()
+    assert_fits_phone(page)
+    shot(page, "questionnaire")
+
+    # A wrong angle typed on the phone: the message sits next to the field.
+    page.goto(f"{live_server.url}/checkin/")
+    fill_checkin(page)
+    page.get_by_label("Angle you held (degrees)").fill("120")
+    page.get_by_role("button", name="Send check-in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please check this answer")
+    expect(page.locator("#id_inversion_angle_deg_error")).to_contain_text(
+        "The angle is between 0° (flat) and 90°"
+    )
+    expect(page.get_by_label("Angle you held (degrees)")).to_have_attribute("aria-invalid", "true")
+    assert_fits_phone(page)
+    shot(page, "checkin-error")
+    # The error summary links to the field, by keyboard.
+    page.get_by_role("alert").get_by_role("link").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Angle you held (degrees)")).to_be_focused()
+    assert CheckIn.objects.count() == 0
+
+
+def test_intake_pages_fit_a_360px_phone(live_server, phone, shot):
+    patient = patient_with_portal()
+    page = phone
+    login(page, live_server, patient.user.username, PASSWORD)
+    expect(page.get_by_role("heading", name=re.compile(r"^Today"))).to_be_visible()
+    assert_fits_phone(page)
+    shot(page, "today-no-programme")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Intake").click()
+    expect(page.get_by_role("heading", name="About you and your back")).to_be_visible()
+    assert_fits_phone(page)
+    shot(page, "intake-step-1")
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_fits_phone(page)
+    shot(page, "intake-step-1-errors")
