@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 PASSWORD = "correct-horse-battery"
 PHONE_WIDTH = 360
+SUBRESOURCES = frozenset({"script", "stylesheet", "image", "font", "fetch", "xhr"})
 
 
 # Helpers.
@@ -41,8 +42,29 @@ def phone(chromium):
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Script errors, content the CSP refused (it allows no inline script) and missing
+    # static files fail the test; pages' own status codes are the tests' business.
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and response.request.resource_type in SUBRESOURCES
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert problems == [], f"the browser reported problems: {problems}"
 
 
 @pytest.fixture
@@ -55,7 +77,7 @@ def shot(request, artifacts_dir):
         nonlocal count
         count += 1
         path = artifacts_dir / f"portal-{test}-{count:02d}-{step}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=True, scale="css")
 
     return take
 

@@ -325,6 +325,26 @@ def test_another_patients_checkin_is_not_found(cleared, inversion_template):
     assert f"/history/{theirs.pk}/" not in client.get("/history/").content.decode()
 
 
+def test_changing_the_id_in_the_address_never_reaches_another_clinics_patient(
+    cleared, inversion_template
+):
+    """Another clinic's check-in, an id that does not exist and the staff pages all refuse."""
+    patient, _ = cleared
+    signed_in(patient).post("/checkin/", checkin_body(note="Private note"))
+    theirs = CheckIn.objects.get(patient=patient)
+    other = patient_with_portal()  # a patient of another clinic
+    assert other.clinic_id != patient.clinic_id
+    screen(other)
+    active_plan(other, inversion_template)
+    client = signed_in(other)
+    for path in (f"/history/{theirs.pk}/", f"/history/{theirs.pk + 1000}/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert "Private note" not in response.content.decode()
+    staff_page = client.get(f"/admin/patients/patient/{patient.pk}/change/")
+    assert staff_page.status_code == 302 and staff_page["Location"].startswith("/admin/login/")
+
+
 def test_history_calendar_labels_days_in_text_and_refuses_future_months(cleared):
     patient, _ = cleared
     client = signed_in(patient)
