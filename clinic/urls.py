@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("clinic.api_urls")),
+    path("reports/", include("programmes.report_urls")),
     path("", include("patients.urls")),
 ]

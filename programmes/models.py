@@ -433,6 +433,12 @@ class CheckIn(models.Model):
             models.Index(fields=["plan", "local_date"], name="checkin_plan_day_idx"),
             models.Index(fields=["patient", "-submitted_at"], name="checkin_patient_recent_idx"),
             models.Index(fields=["clinic", "local_date"], name="checkin_clinic_day_idx"),
+            # Staff reports: "a stop symptom in the last 7 days" per patient.
+            models.Index(
+                fields=["patient", "local_date"],
+                condition=~models.Q(symptoms=[]),
+                name="checkin_symptom_day_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -508,6 +514,10 @@ class QuestionnaireResponse(models.Model):
                 condition=models.Q(pain__lte=10), name="questionnaire_pain_0_10"
             ),
         ]
+        # Staff reports: each patient's latest ODI.
+        indexes = [
+            models.Index(fields=["patient", "-taken_on"], name="questionnaire_patient_day_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient} {self.taken_on}: ODI {self.odi_percent}%"
@@ -580,3 +590,55 @@ class PortalNotice(models.Model):
 
     def __str__(self) -> str:
         return self.message[:60]
+
+
+class ReportExport(models.Model):
+    """A staff report exported in the background; its CSV is kept as ordered chunks."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    class Kind(models.TextChoices):
+        PATIENTS = "patients", "Adherence per patient"
+        AT_RISK = "at_risk", "Patients at risk"
+        CLINICIANS = "clinicians", "Per clinician"
+        TEMPLATES = "templates", "Per programme template"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    filters = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["clinic", "-created_at"], name="reportexport_clinic_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} export {self.pk} ({self.get_status_display()})"
+
+
+class ReportExportChunk(models.Model):
+    export = models.ForeignKey(ReportExport, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["export", "seq"], name="reportexportchunk_seq_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.export_id}#{self.seq}"

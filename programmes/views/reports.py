@@ -1,0 +1,377 @@
+"""The staff reports: thin views over `programmes.reports`, scoped to the user's clinic.
+
+Each view checks the GET filters with a form (a bad value is a 400 with a
+message), calls one report function, and renders. Reads of one patient's
+health data and every export are written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from clinic.audit import audit_record
+from patients.models import Patient
+from programmes import reports
+from programmes.checkins import PainPoint
+from programmes.domain.adherence import (
+    DATA_DAYS_THRESHOLD,
+    DATA_DAYS_WINDOW_DAYS,
+    AdherenceBand,
+)
+from programmes.models import ClinicianAlert, ReportExport
+from programmes.report_forms import AtRiskForm, PeriodForm, ReportFilterForm
+from programmes.views import charts
+from programmes.views.access import staff_area_required
+
+PAGE_SIZE = 50
+GROUP_TITLES = {"clinician": "Per clinician", "template": "Per programme template"}
+ALERT_LABELS = dict(ClinicianAlert.Kind.choices)
+
+
+def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    context = {"clinic": request.clinic, "section": template.split(".")[0], **context}
+    return render(request, f"reports/{template}", context, status=status)
+
+
+def _invalid(request: HttpRequest, template: str, form, title: str) -> HttpResponse:
+    return _render(request, template, {"form": form, "title": title, "invalid": True}, status=400)
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@staff_area_required
+def overview(request: HttpRequest) -> HttpResponse:
+    form = ReportFilterForm(request.GET, clinic=request.clinic, today=timezone.localdate())
+    if not form.is_valid():
+        return _invalid(request, "overview.html", form, "Overview")
+    filters = form.filters()
+    data = reports.overview(filters)
+    return _render(
+        request,
+        "overview.html",
+        {
+            "form": form,
+            "filters": filters,
+            "title": "Overview",
+            "data": data,
+            "bands": [
+                (band, AdherenceBand.LABELS[band], data.bands.get(band, 0))
+                for band in reports.BANDS
+            ],
+            "distribution": list(zip(data.bucket_labels, data.distribution, strict=True)),
+            "alerts": [(ALERT_LABELS.get(k, k), n) for k, n in data.open_alerts.items()],
+            "band_chart": charts.band_chart(data.bands),
+            "distribution_chart": charts.distribution_chart(data.distribution, data.bucket_labels),
+            "data_days_threshold": DATA_DAYS_THRESHOLD,
+            "data_days_window": DATA_DAYS_WINDOW_DAYS,
+            "query": _query_without(request, "after", "band"),
+        },
+    )
+
+
+@staff_area_required
+def patients(request: HttpRequest) -> HttpResponse:
+    form = ReportFilterForm(request.GET, clinic=request.clinic, today=timezone.localdate())
+    if not form.is_valid():
+        return _invalid(request, "patients.html", form, "Patients")
+    filters = form.filters()
+    rows = reports.patient_rows(filters, after=form.cleaned_data["after"], limit=PAGE_SIZE + 1)
+    return _render(
+        request,
+        "patients.html",
+        {
+            "form": form,
+            "filters": filters,
+            "title": "Adherence per patient",
+            "rows": rows[:PAGE_SIZE],
+            "next_cursor": rows[PAGE_SIZE - 1].cursor if len(rows) > PAGE_SIZE else None,
+            "query": _query_without(request, "after"),
+            "export_kind": "patients",
+        },
+    )
+
+
+@staff_area_required
+def at_risk(request: HttpRequest) -> HttpResponse:
+    form = AtRiskForm(request.GET, clinic=request.clinic, today=timezone.localdate())
+    if not form.is_valid():
+        return _invalid(request, "at_risk.html", form, "At risk")
+    filters = form.filters()
+    sort = form.cleaned_data["sort"]
+    rows = reports.at_risk(
+        filters,
+        now=timezone.now(),
+        sort=sort,
+        reason=form.cleaned_data["reason"] or None,
+        after=form.cleaned_data["after"],
+        limit=PAGE_SIZE + 1,
+    )
+    base = _query_without(request, "after", "sort")
+    columns = []
+    for key, label in (
+        ("name", "Patient"),
+        ("adherence", "7-day adherence"),
+        ("last_checkin", "Last check-in"),
+        ("screening", "Screening valid until"),
+    ):
+        active = sort.lstrip("-") == key
+        descending = sort.startswith("-")
+        next_sort = f"-{key}" if active and not descending else key
+        columns.append(
+            {
+                "label": label,
+                "query": f"{base}&sort={next_sort}" if base else f"sort={next_sort}",
+                "aria_sort": ("descending" if descending else "ascending") if active else None,
+            }
+        )
+    return _render(
+        request,
+        "at_risk.html",
+        {
+            "form": form,
+            "filters": filters,
+            "title": "At risk",
+            "rows": rows[:PAGE_SIZE],
+            "next_cursor": rows[PAGE_SIZE - 1].cursor if len(rows) > PAGE_SIZE else None,
+            "columns": columns,
+            "query": _query_without(request, "after"),
+            "export_kind": "at_risk",
+        },
+    )
+
+
+def _grouped(request: HttpRequest, by: str) -> HttpResponse:
+    form = ReportFilterForm(request.GET, clinic=request.clinic, today=timezone.localdate())
+    if not form.is_valid():
+        return _invalid(request, "grouped.html", form, GROUP_TITLES[by])
+    filters = form.filters()
+    return _render(
+        request,
+        "grouped.html",
+        {
+            "form": form,
+            "filters": filters,
+            "title": GROUP_TITLES[by],
+            "by": by,
+            "rows": reports.grouped(filters, by),
+            "query": _query_without(request, "after"),
+            "export_kind": f"{by}s",
+        },
+    )
+
+
+@staff_area_required
+def clinicians(request: HttpRequest) -> HttpResponse:
+    return _grouped(request, "clinician")
+
+
+@staff_area_required
+def templates(request: HttpRequest) -> HttpResponse:
+    return _grouped(request, "template")
+
+
+def _patient_or_404(request: HttpRequest, pk: int) -> Patient:
+    # Scoped to the user's clinic: another clinic's patient is "not found".
+    return get_object_or_404(
+        Patient.objects.for_user(request.user).select_related("clinician", "current_screening"),
+        pk=pk,
+    )
+
+
+@staff_area_required
+def patient(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _patient_or_404(request, pk)
+    form = PeriodForm(request.GET, today=timezone.localdate())
+    if not form.is_valid():
+        return _render(
+            request,
+            "patient.html",
+            {"form": form, "person": person, "title": person.full_name, "invalid": True},
+            status=400,
+        )
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    report = reports.patient_report(person, start=start, end=end)
+    audit_record(
+        actor=request.user,
+        action="read",
+        channel="admin",
+        obj=person,
+        clinic=request.clinic,
+        patient_id=person.pk,
+        summary=f"Staff report for {start} to {end}",
+        request=request,
+    )
+    days = report.days
+    return _render(
+        request,
+        "patient.html",
+        {
+            "form": form,
+            "person": person,
+            "title": person.full_name,
+            "start": start,
+            "end": end,
+            "report": report,
+            "pain_points": [PainPoint(d.day, d.pain_before, d.pain_after) for d in days],
+            "angle_chart": charts.line_chart(
+                [(d.day, d.angle) for d in days],
+                top=90,
+                ticks=(0, 30, 60, 90),
+                suffix="°",
+                title="Inversion angle reported, by day",
+                what="Angle",
+                chart_id="angle-chart",
+            ),
+            "hold_chart": charts.line_chart(
+                [(d.day, None if d.hold_seconds is None else d.hold_seconds / 60) for d in days],
+                top=max([10] + [(d.hold_seconds or 0) / 60 for d in days]),
+                ticks=(0, 5, 10),
+                suffix=" min",
+                title="Time inverted reported, by day (minutes)",
+                what="Time inverted",
+                chart_id="hold-chart",
+            ),
+            "alert_labels": ALERT_LABELS,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+def _csv_response(rows, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        reports.csv_lines(rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@staff_area_required
+def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
+    """Any report table as CSV, streamed row by row from a server-side cursor."""
+    if kind not in reports.EXPORT_KINDS:
+        raise Http404("No such report.")
+    form_class = AtRiskForm if kind == "at_risk" else ReportFilterForm
+    form = form_class(request.GET, clinic=request.clinic, today=timezone.localdate())
+    if not form.is_valid():
+        return _invalid(request, "export_invalid.html", form, "Export")
+    filters = form.filters()
+    reason = form.cleaned_data.get("reason") or None
+    audit_record(
+        actor=request.user,
+        action="export",
+        channel="export",
+        obj=request.clinic,
+        clinic=request.clinic,
+        summary=f"CSV export: {reports.EXPORT_KINDS[kind]}",
+        changes={"filters": reports.filters_to_json(filters), "reason": reason},
+        request=request,
+    )
+    rows = reports.export_rows(kind, filters, now=timezone.now(), reason=reason)
+    return _csv_response(rows, f"{kind}-{filters.start}-{filters.end}.csv")
+
+
+@staff_area_required
+def patient_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _patient_or_404(request, pk)
+    form = PeriodForm(request.GET, today=timezone.localdate())
+    if not form.is_valid():
+        return _render(
+            request,
+            "patient.html",
+            {"form": form, "person": person, "title": person.full_name, "invalid": True},
+            status=400,
+        )
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    report = reports.patient_report(person, start=start, end=end)
+    audit_record(
+        actor=request.user,
+        action="export",
+        channel="export",
+        obj=person,
+        clinic=request.clinic,
+        patient_id=person.pk,
+        summary=f"CSV export of check-ins {start} to {end}",
+        request=request,
+    )
+    return _csv_response(reports.patient_checkin_rows(report), f"checkins-{pk}-{start}-{end}.csv")
+
+
+# Background exports.
+
+RECENT_EXPORTS = 20
+
+
+def _my_exports(request: HttpRequest):
+    return ReportExport.objects.filter(clinic=request.clinic, requested_by=request.user)
+
+
+@staff_area_required
+def exports(request: HttpRequest) -> HttpResponse:
+    """GET: this user's recent exports. POST: start one for the filters given."""
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        if kind not in reports.EXPORT_KINDS:
+            raise Http404("No such report.")
+        form_class = AtRiskForm if kind == "at_risk" else ReportFilterForm
+        form = form_class(request.POST, clinic=request.clinic, today=timezone.localdate())
+        if not form.is_valid():
+            return _invalid(request, "export_invalid.html", form, "Export")
+        reports.report_export_request(
+            user=request.user,
+            clinic=request.clinic,
+            kind=kind,
+            filters=form.filters(),
+            reason=form.cleaned_data.get("reason") or None,
+        )
+        return redirect("reports:exports")
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return _render(
+        request,
+        "exports.html",
+        {
+            "title": "Exports",
+            "exports": _my_exports(request)[:RECENT_EXPORTS],
+            "kinds": reports.EXPORT_KINDS,
+        },
+    )
+
+
+@staff_area_required
+def export_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """One export's row; htmx polls it until the file is ready."""
+    export = get_object_or_404(_my_exports(request), pk=pk)
+    return _render(request, "_export_row.html", {"export": export, "kinds": reports.EXPORT_KINDS})
+
+
+@staff_area_required
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    export = get_object_or_404(_my_exports(request), pk=pk, status=ReportExport.Status.DONE)
+    audit_record(
+        actor=request.user,
+        action="export",
+        channel="export",
+        obj=export,
+        clinic=request.clinic,
+        summary=f"Downloaded export: {reports.EXPORT_KINDS.get(export.kind, export.kind)}",
+        request=request,
+    )
+    chunks = export.chunks.order_by("seq").values_list("text", flat=True).iterator(chunk_size=1)
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{export.kind}-{export.created_at:%Y%m%d-%H%M}.csv"'
+    )
+    return response
