@@ -9,14 +9,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.test import Client
 from playwright.sync_api import Page, expect
 
 from patients import services as patient_services
 from programmes import services
 from programmes.domain.symptoms import STOP_ADVICE, URGENT_REFERRAL_ADVICE
 from programmes.models import CheckIn, ClinicianAlert, Plan, ProgrammeTemplate
-from tests.browser.conftest import login
 from tests.factories import PatientFactory, patient_with_portal, screen
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -31,12 +32,11 @@ SUBRESOURCES = frozenset({"script", "stylesheet", "image", "font", "fetch", "xhr
 
 @pytest.fixture
 def phone(chromium):
-    """A 360 px wide touch phone, set up like a patient's in the UK (dates read 25/11/2026)."""
+    """A 360 px wide touch phone, in British English and the UK's time zone."""
     context = chromium.new_context(
         viewport={"width": PHONE_WIDTH, "height": 740},
         is_mobile=True,
         has_touch=True,
-        device_scale_factor=2,
         locale="en-GB",
         timezone_id="Europe/London",
     )
@@ -98,9 +98,15 @@ def cleared_patient_on_plan(**kwargs):
     return patient
 
 
-def sign_in(page: Page, live_server, patient) -> None:
-    login(page, live_server, patient.user.username, PASSWORD)
-    expect(page.get_by_role("heading", name=re.compile(r"^Today"))).to_be_visible()
+def open_signed_in(page: Page, live_server, patient, path: str = "/") -> None:
+    """Open a portal page already signed in (the sign-in form has tests of its own here)."""
+    client = Client()
+    client.force_login(patient.user, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}{path}")
 
 
 def assert_fits_phone(page: Page) -> None:
@@ -136,12 +142,10 @@ def fill_checkin(page: Page, *, pain_before: str = "5", pain_after: str = "3") -
 # 1a. Invitation to first sign-in.
 
 
-def test_invited_patient_sets_a_password_lands_in_the_portal_and_signs_in_again(
+def test_invited_patient_sets_a_password_starts_the_intake_and_signs_in_again(
     live_server, phone, shot
 ):
     patient = PatientFactory(first_name="Nadia", last_name="Hale", email="Nadia@example.invalid")
-    screen(patient)
-    active_inversion_plan(patient)
     patient_services.invitation_send(
         patient=patient, by=patient.clinician, base_url=live_server.url
     )
@@ -157,7 +161,11 @@ def test_invited_patient_sets_a_password_lands_in_the_portal_and_signs_in_again(
     page.get_by_label("Choose a password").fill("sciatica-walks-2026")
     page.get_by_label("Type it again").fill("sciatica-walks-2062")
     page.get_by_role("button", name="Create my account").click()
-    expect(page.get_by_text("The two passwords are different.")).to_be_visible()
+    again = page.get_by_label("Type it again")
+    expect(again).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{again.get_attribute('aria-describedby')}")).to_have_text(
+        "The two passwords are different."
+    )
     assert_fits_phone(page)
     shot(page, "passwords-differ")
 
@@ -166,10 +174,29 @@ def test_invited_patient_sets_a_password_lands_in_the_portal_and_signs_in_again(
     page.get_by_role("button", name="Create my account").click()
     expect(page.get_by_role("heading", name=re.compile(r"^Today"))).to_be_visible()
     expect(page.get_by_text("Hello, Nadia.")).to_be_visible()
+    expect(page.get_by_role("heading", name="No session today")).to_be_visible()
     assert_fits_phone(page)
     shot(page, "first-today")
     patient.refresh_from_db()
     assert patient.user.username == "nadia@example.invalid"
+
+    # Her first task, as Today says: the intake questionnaire, one step a page.
+    nav_rows = {
+        round(link.bounding_box()["y"])
+        for link in page.get_by_role("navigation", name="Main").get_by_role("link").all()
+    }
+    assert len(nav_rows) == 2, "all seven links fit in two rows"
+    page.get_by_role("link", name="Start the questionnaire").click()
+    expect(page.get_by_role("heading", name="About you and your back")).to_be_visible()
+    expect(page.get_by_text("Step 1 of 4")).to_be_visible()
+    assert_fits_phone(page)
+    shot(page, "intake-step-1")
+    page.get_by_role("button", name="Next").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("Please check these answers")
+    expect(summary).to_be_focused()
+    assert_fits_phone(page)
+    shot(page, "intake-step-1-errors")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("status")).to_have_text("You are signed out.")
@@ -191,13 +218,14 @@ def test_invited_patient_sets_a_password_lands_in_the_portal_and_signs_in_again(
 def test_patient_checks_in_from_today_and_sees_it_in_history(live_server, phone, shot):
     patient = cleared_patient_on_plan(first_name="Omar")
     page = phone
-    sign_in(page, live_server, patient)
-    expect(page.get_by_text("20°, hold")).to_be_visible()
+    open_signed_in(page, live_server, patient)
+    expect(page.get_by_text("Hello, Omar.")).to_be_visible()
+    expect(page.get_by_text("20°, hold 1 minute")).to_be_visible()
+    assert_fits_phone(page)
     shot(page, "today")
 
     # A keyboard user: the timer starts with Enter, focus moves to Pause, Space pauses it.
-    start = page.get_by_role("button", name="Start")
-    start.focus()
+    page.get_by_role("button", name="Start").focus()
     page.keyboard.press("Enter")
     status = page.locator("[data-timer-status]")
     expect(status).to_contain_text("Started.")
@@ -215,6 +243,7 @@ def test_patient_checks_in_from_today_and_sees_it_in_history(live_server, phone,
     expect(page.get_by_role("heading", name="Check in", level=1)).to_be_visible()
     fill_checkin(page)
     page.get_by_label("Anything else").fill("Felt looser afterwards.")
+    assert_fits_phone(page)
     shot(page, "checkin-filled")
     page.get_by_role("button", name="Send check-in").click()
 
@@ -243,11 +272,12 @@ def test_patient_checks_in_from_today_and_sees_it_in_history(live_server, phone,
 # 1c. Stop symptoms.
 
 
-def test_stop_symptom_shows_stop_advice_and_pauses_inversion(live_server, phone, shot):
+def test_stop_symptom_pauses_inversion_and_a_red_flag_sends_for_urgent_care(
+    live_server, phone, shot
+):
     patient = cleared_patient_on_plan()
     page = phone
-    sign_in(page, live_server, patient)
-    page.goto(f"{live_server.url}/checkin/")
+    open_signed_in(page, live_server, patient, "/checkin/")
     fill_checkin(page, pain_after="6")
     page.get_by_label("Chest pain or pressure").check()
     page.get_by_role("button", name="Send check-in").click()
@@ -264,30 +294,33 @@ def test_stop_symptom_shows_stop_advice_and_pauses_inversion(live_server, phone,
     plan = Plan.objects.get(patient=patient)
     assert plan.inversion_paused
     assert CheckIn.objects.get(patient=patient).symptoms == ["chest_pain"]
-    assert ClinicianAlert.objects.filter(patient=patient).exists()
+    assert ClinicianAlert.objects.filter(
+        patient=patient, kind=ClinicianAlert.Kind.STOP_SYMPTOM
+    ).exists()
 
     page.get_by_role("link", name="Back to today").click()
     expect(page.get_by_role("heading", name="Inversion is paused")).to_be_visible()
     expect(page.get_by_role("button", name="Start")).to_have_count(0)
+    assert_fits_phone(page)
     shot(page, "today-paused")
 
-
-def test_red_flag_symptom_shows_urgent_referral_advice(live_server, phone, shot):
-    patient = cleared_patient_on_plan()
-    page = phone
-    sign_in(page, live_server, patient)
-    page.goto(f"{live_server.url}/checkin/")
+    # Later that day: numbness in the saddle area, a red flag.
+    page.get_by_role("link", name="Check in again").click()
+    expect(page.get_by_label("Angle you held (degrees)")).to_have_count(0)  # paused
     fill_checkin(page)
     page.get_by_label("Numbness between your legs").check()
     page.get_by_role("button", name="Send check-in").click()
-
     alert = page.get_by_role("alert")
-    expect(alert.get_by_role("heading", name="Stop inverting now")).to_be_visible()
+    expect(alert.get_by_role("heading", name="Stop inverting now")).to_be_focused()
     expect(alert.get_by_role("heading", name="Get urgent medical care today")).to_be_visible()
     expect(alert).to_contain_text(URGENT_REFERRAL_ADVICE)
+    expect(alert).to_contain_text(STOP_ADVICE)
     assert_fits_phone(page)
     shot(page, "urgent-referral")
-    assert Plan.objects.get(patient=patient).inversion_paused
+    assert ClinicianAlert.objects.filter(
+        patient=patient, kind=ClinicianAlert.Kind.RED_FLAG
+    ).exists()
+    assert CheckIn.objects.filter(patient=patient).count() == 2
 
 
 # 1d. Phone-sized screens: no sideways scrolling, controls in reach, keyboard works.
@@ -305,6 +338,9 @@ def test_every_portal_page_fits_a_360px_phone_and_works_by_keyboard(live_server,
     skip = page.get_by_role("link", name="Skip to content")
     expect(skip).to_be_focused()
     expect(skip).to_be_in_viewport()
+    assert skip.evaluate("(el) => getComputedStyle(el).outlineStyle") == "solid"  # focus shows
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
     page.get_by_label("Username").fill(patient.user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.keyboard.press("Enter")  # submit from the password field, as people do
@@ -361,20 +397,3 @@ def test_every_portal_page_fits_a_360px_phone_and_works_by_keyboard(live_server,
     page.keyboard.press("Enter")
     expect(page.get_by_label("Angle you held (degrees)")).to_be_focused()
     assert CheckIn.objects.count() == 0
-
-
-def test_intake_pages_fit_a_360px_phone(live_server, phone, shot):
-    patient = patient_with_portal()
-    page = phone
-    login(page, live_server, patient.user.username, PASSWORD)
-    expect(page.get_by_role("heading", name=re.compile(r"^Today"))).to_be_visible()
-    assert_fits_phone(page)
-    shot(page, "today-no-programme")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Intake").click()
-    expect(page.get_by_role("heading", name="About you and your back")).to_be_visible()
-    assert_fits_phone(page)
-    shot(page, "intake-step-1")
-    page.get_by_role("button", name="Next").click()
-    expect(page.get_by_role("alert")).to_be_visible()
-    assert_fits_phone(page)
-    shot(page, "intake-step-1-errors")
