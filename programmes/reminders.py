@@ -4,8 +4,9 @@ One periodic sweep (not one task per patient) finds due patients in SQL and
 inserts their ledger rows with ON CONFLICT DO NOTHING, chunk by chunk of
 patient ids, so a second beat inserts nothing and memory stays bounded. Only
 the rows it inserted are enqueued, in batches, after commit. A batch task
-claims each pending row with FOR UPDATE SKIP LOCKED, sends, and marks it sent
-in the same transaction; rows left pending by a lost task are enqueued again.
+claims its pending rows a chunk at a time with FOR UPDATE SKIP LOCKED, sends,
+and marks them sent in the same transaction; rows left pending by a lost task
+are enqueued again.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import F, Max, Min
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -174,50 +175,65 @@ def _message(patient: Patient, plan: Plan | None, kind: str) -> Message:
     return Message(subject=f"{opening} — Inverto", text=text, html=html)
 
 
+# Rows claimed, sent and marked per transaction: one claim, one update and one
+# commit (a disk flush) per chunk instead of per row. A worker killed mid-chunk
+# rolls the whole chunk back to pending (portal notices with it), as before.
+SEND_CHUNK = 50
+
+
 def reminder_send_batch(delivery_ids: list[int]) -> list[int]:
     """Send each pending row once; returns the ids that failed and should be retried."""
-    rows = {
-        row.pk: row
-        for row in ReminderDelivery.objects.filter(pk__in=delivery_ids, status="pending")
-        .select_related("patient")
-        .only(
-            "id",
-            "patient_id",
-            "local_date",
-            "kind",
-            "channel",
-            "attempts",
-            "status",
-            "patient__first_name",
-            "patient__email",
-            "patient__phone",
-            "patient__reminders_opted_out",
-        )
-    }
-    plans = {
-        plan.patient_id: plan
-        for plan in Plan.objects.filter(
-            patient_id__in={row.patient_id for row in rows.values()}, status="active"
-        ).select_related("current_step")
-    }
-    checked_in = set(
-        CheckIn.objects.filter(
-            patient_id__in={row.patient_id for row in rows.values()},
-            local_date__in={row.local_date for row in rows.values()},
-        ).values_list("patient_id", "local_date")
-    )
+    ids = sorted(set(delivery_ids))
     retry: list[int] = []
-    for delivery_id in sorted(rows):
-        preview = rows[delivery_id]
-        with transaction.atomic():
-            row = (
-                ReminderDelivery.objects.select_for_update(skip_locked=True)
-                .filter(pk=delivery_id, status="pending")
-                .first()
+    for start in range(0, len(ids), SEND_CHUNK):
+        retry.extend(_send_chunk(ids[start : start + SEND_CHUNK]))
+    return retry
+
+
+def _send_chunk(delivery_ids: list[int]) -> list[int]:
+    retry: list[int] = []
+    with transaction.atomic():
+        # Only the ledger rows are locked (`of`): a row another worker holds is skipped,
+        # and a patient with two rows (two channels) never blocks either of them.
+        rows = list(
+            ReminderDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=delivery_ids, status="pending")
+            .select_related("patient")
+            .only(
+                "id",
+                "patient_id",
+                "local_date",
+                "kind",
+                "channel",
+                "attempts",
+                "status",
+                "last_error",
+                "patient__first_name",
+                "patient__email",
+                "patient__phone",
+                "patient__reminders_opted_out",
             )
-            if row is None:  # sent by another worker meanwhile, or it holds the row now
-                continue
-            patient = preview.patient
+            .order_by("pk")
+        )
+        if not rows:
+            return retry
+        patient_ids = {row.patient_id for row in rows}
+        plans = {
+            plan.patient_id: plan
+            for plan in Plan.objects.filter(
+                patient_id__in=patient_ids, status="active"
+            ).select_related("current_step")
+        }
+        checked_in = set(
+            CheckIn.objects.filter(
+                patient_id__in=patient_ids,
+                local_date__in={row.local_date for row in rows},
+            ).values_list("patient_id", "local_date")
+        )
+        sent: list[int] = []
+        failure: Exception | None = None
+        for row in rows:
+            patient = row.patient
             if patient.reminders_opted_out or (row.patient_id, row.local_date) in checked_in:
                 row.status, row.last_error = ReminderDelivery.Status.FAILED, "no longer due"
                 row.save(update_fields=["status", "last_error"])
@@ -238,7 +254,16 @@ def reminder_send_batch(delivery_ids: list[int]) -> list[int]:
                     retry.append(row.pk)
                 row.save(update_fields=["attempts", "last_error", "status"])
                 continue
-            row.status = ReminderDelivery.Status.SENT
-            row.sent_at = timezone.now()
-            row.save(update_fields=["attempts", "status", "sent_at"])
+            except Exception as error:  # a bug, not a delivery failure: keep what was sent
+                failure = error
+                break
+            sent.append(row.pk)
+        if sent:
+            ReminderDelivery.objects.filter(pk__in=sent).update(
+                status=ReminderDelivery.Status.SENT,
+                attempts=F("attempts") + 1,
+                sent_at=timezone.now(),
+            )
+    if failure is not None:
+        raise failure
     return retry
