@@ -125,6 +125,24 @@ def assert_fits_phone(page: Page) -> None:
         PHONE_WIDTH,
     )
     assert outside == [], f"{page.url}: controls outside the screen: {outside}"
+    too_small = page.evaluate(
+        """() => Array.from(document.querySelectorAll('button, .button, nav a'))
+            .filter((el) => el.offsetParent !== null && el.getBoundingClientRect().height < 44)
+            .map((el) => el.textContent.trim())"""
+    )
+    assert too_small == [], f"{page.url}: buttons under 44 px high, hard to tap: {too_small}"
+
+
+def send_checkin(page: Page) -> None:
+    """Press Send; the form goes by htmx (its script runs under the CSP), not a page load."""
+    with page.expect_response(
+        lambda response: (
+            "/checkin/" in response.url
+            and response.request.method == "POST"
+            and response.request.headers.get("hx-request") == "true"
+        )
+    ):
+        page.get_by_role("button", name="Send check-in").click()
 
 
 def fill_checkin(page: Page, *, pain_before: str = "5", pain_after: str = "3") -> None:
@@ -245,7 +263,7 @@ def test_patient_checks_in_from_today_and_sees_it_in_history(live_server, phone,
     page.get_by_label("Anything else").fill("Felt looser afterwards.")
     assert_fits_phone(page)
     shot(page, "checkin-filled")
-    page.get_by_role("button", name="Send check-in").click()
+    send_checkin(page)
 
     expect(page.get_by_role("heading", name="History", level=1)).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Check-in saved for")
@@ -280,7 +298,7 @@ def test_stop_symptom_pauses_inversion_and_a_red_flag_sends_for_urgent_care(
     open_signed_in(page, live_server, patient, "/checkin/")
     fill_checkin(page, pain_after="6")
     page.get_by_label("Chest pain or pressure").check()
-    page.get_by_role("button", name="Send check-in").click()
+    send_checkin(page)
 
     alert = page.get_by_role("alert")
     expect(alert.get_by_role("heading", name="Stop inverting now")).to_be_focused()
@@ -309,7 +327,7 @@ def test_stop_symptom_pauses_inversion_and_a_red_flag_sends_for_urgent_care(
     expect(page.get_by_label("Angle you held (degrees)")).to_have_count(0)  # paused
     fill_checkin(page)
     page.get_by_label("Numbness between your legs").check()
-    page.get_by_role("button", name="Send check-in").click()
+    send_checkin(page)
     alert = page.get_by_role("alert")
     expect(alert.get_by_role("heading", name="Stop inverting now")).to_be_focused()
     expect(alert.get_by_role("heading", name="Get urgent medical care today")).to_be_visible()
@@ -384,7 +402,7 @@ def test_every_portal_page_fits_a_360px_phone_and_works_by_keyboard(live_server,
     page.goto(f"{live_server.url}/checkin/")
     fill_checkin(page)
     page.get_by_label("Angle you held (degrees)").fill("120")
-    page.get_by_role("button", name="Send check-in").click()
+    send_checkin(page)
     expect(page.get_by_role("alert")).to_contain_text("Please check this answer")
     expect(page.locator("#id_inversion_angle_deg_error")).to_contain_text(
         "The angle is between 0° (flat) and 90°"
