@@ -72,6 +72,9 @@ class PeriodForm(forms.Form):
         elif (end - start).days + 1 > MAX_PERIOD_DAYS:
             self.add_error("start", f"A period can be at most {MAX_PERIOD_DAYS} days long.")
         cleaned["start"], cleaned["end"] = start, end
+        # Show the dates the report covers, defaults included, in the date inputs.
+        self.data = self.data.copy()
+        self.data["start"], self.data["end"] = start.isoformat(), end.isoformat()
         return cleaned
 
 
@@ -122,7 +125,9 @@ class AtRiskForm(ReportFilterForm):
 
     def __init__(self, data, **kwargs) -> None:
         super().__init__(data, **kwargs)
-        del self.fields["band"]
+        # At risk is as of now: the period and the band don't apply.
+        for name in ("start", "end", "band"):
+            del self.fields[name]
 
     def clean_sort(self) -> str:
         return self.cleaned_data.get("sort") or "adherence"

@@ -78,7 +78,7 @@ data_days AS (
        AND {SCOPE}
      GROUP BY c.patient_id
 ),
-banded AS (
+all_banded AS (
     SELECT pp.patient_id, pp.prescribed, pp.completed, COALESCE(dd.days, 0) AS data_days,
            pp.completed / NULLIF(pp.prescribed, 0) AS ratio,
            CASE WHEN pp.prescribed = 0 THEN 'no_data'
@@ -86,6 +86,10 @@ banded AS (
                 WHEN pp.completed >= %(partial)s * pp.prescribed THEN 'partial'
                 ELSE 'low' END AS band
       FROM per_patient pp LEFT JOIN data_days dd ON dd.patient_id = pp.patient_id
+),
+-- The band filter narrows every figure built on it to that band's patients.
+banded AS (
+    SELECT * FROM all_banded WHERE %(band)s::text IS NULL OR band = %(band)s::text
 )
 """  # noqa: S608 - only this module's fixed fragments are formatted in
 
@@ -159,7 +163,7 @@ OVERVIEW_SQL = f"""
 , weeks AS (
     SELECT date_trunc('week', g.day)::date AS week, count(*) AS prescribed,
            sum(g.completed) AS completed
-      FROM grid g GROUP BY 1
+      FROM grid g JOIN banded b ON b.patient_id = g.patient_id GROUP BY 1
 ),
 buckets AS (
     SELECT LEAST(floor(b.ratio * 10)::int, 9) AS bucket, count(*) AS n
@@ -254,7 +258,6 @@ PATIENT_ROWS_SQL = f"""
       FROM banded b
       JOIN patients_patient pt ON pt.id = b.patient_id
       JOIN auth_user u ON u.id = pt.clinician_id
-     WHERE (%(band)s::text IS NULL OR b.band = %(band)s::text)
 )
 SELECT l.patient_id, l.name, l.clinician, l.prescribed, l.completed, l.band, l.data_days,
        l.sort_name
