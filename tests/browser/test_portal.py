@@ -7,6 +7,7 @@ look at what a patient saw.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import pytest
 from django.conf import settings
@@ -30,8 +31,25 @@ SUBRESOURCES = frozenset({"script", "stylesheet", "image", "font", "fetch", "xhr
 # Helpers.
 
 
+@dataclass
+class BrowserConsole:
+    """What the browser complained about; a test may tolerate messages it provokes."""
+
+    problems: list[str] = field(default_factory=list)
+    tolerated: list[str] = field(default_factory=lambda: ["Failed to load resource"])
+
+    def error(self, text: str) -> None:
+        if not text.startswith(tuple(self.tolerated)):
+            self.problems.append(text)
+
+
 @pytest.fixture
-def phone(chromium):
+def console() -> BrowserConsole:
+    return BrowserConsole()
+
+
+@pytest.fixture
+def phone(chromium, console):
     """A 360 px wide touch phone, in British English and the UK's time zone."""
     context = chromium.new_context(
         viewport={"width": PHONE_WIDTH, "height": 740},
@@ -44,27 +62,21 @@ def phone(chromium):
     page.set_default_timeout(10_000)
     # Script errors, content the CSP refused (it allows no inline script) and missing
     # static files fail the test; pages' own status codes are the tests' business.
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("pageerror", lambda error: console.problems.append(f"script error: {error}"))
     page.on(
-        "console",
-        lambda message: (
-            problems.append(message.text)
-            if message.type == "error" and not message.text.startswith("Failed to load resource")
-            else None
-        ),
+        "console", lambda message: console.error(message.text) if message.type == "error" else None
     )
     page.on(
         "response",
         lambda response: (
-            problems.append(f"{response.status} {response.url}")
+            console.problems.append(f"{response.status} {response.url}")
             if response.status >= 400 and response.request.resource_type in SUBRESOURCES
             else None
         ),
     )
     yield page
     context.close()
-    assert problems == [], f"the browser reported problems: {problems}"
+    assert console.problems == [], f"the browser reported problems: {console.problems}"
 
 
 @pytest.fixture
@@ -110,8 +122,9 @@ def open_signed_in(page: Page, live_server, patient, path: str = "/") -> None:
 
 
 def assert_fits_phone(page: Page) -> None:
-    """No sideways scrolling, and every visible control lies inside the 360 px screen."""
+    """No sideways scrolling, every visible control inside the 360 px screen and big enough."""
     expect(page.locator("main")).to_be_visible()
+    page.wait_for_load_state("load")  # measured with the stylesheet applied
     scroll_width = page.evaluate("document.scrollingElement.scrollWidth")
     assert scroll_width <= PHONE_WIDTH, f"{page.url} scrolls sideways: {scroll_width}px wide"
     outside = page.evaluate(
@@ -233,7 +246,7 @@ def test_invited_patient_sets_a_password_starts_the_intake_and_signs_in_again(
 # 1b. Today, check in, history.
 
 
-def test_patient_checks_in_from_today_and_sees_it_in_history(live_server, phone, shot):
+def test_patient_checks_in_from_today_and_sees_it_in_history(live_server, phone, shot, console):
     patient = cleared_patient_on_plan(first_name="Omar")
     page = phone
     open_signed_in(page, live_server, patient)
@@ -263,6 +276,17 @@ def test_patient_checks_in_from_today_and_sees_it_in_history(live_server, phone,
     page.get_by_label("Anything else").fill("Felt looser afterwards.")
     assert_fits_phone(page)
     shot(page, "checkin-filled")
+
+    # No signal for a moment: the page says the check-in was not sent and keeps the answers.
+    page.route("**/checkin/", lambda route: route.abort("internetdisconnected"))
+    console.tolerated.append("htmx:")  # htmx logs the failed send
+    page.get_by_role("button", name="Send check-in").click()
+    expect(page.get_by_role("alert")).to_contain_text("could not be sent")
+    expect(page.get_by_label("Anything else")).to_have_value("Felt looser afterwards.")
+    shot(page, "checkin-offline")
+    page.unroute("**/checkin/")
+    console.tolerated.remove("htmx:")
+    assert CheckIn.objects.count() == 0
     send_checkin(page)
 
     expect(page.get_by_role("heading", name="History", level=1)).to_be_visible()

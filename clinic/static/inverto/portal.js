@@ -150,6 +150,41 @@
     if (document.querySelector("main [data-focus]")) focusFirst(document.querySelector("main"));
   });
 
+  /* A check-in that could not be sent says so next to the Send button; what was typed
+     stays, and sending again is safe (the form keeps its idempotency key). */
+  var SEND_FAILED = {
+    "htmx:sendError": "Your check-in could not be sent: check your internet connection, then press Send again. Your answers are still here.",
+    "htmx:responseError": "Something went wrong on our side and your check-in may not be saved. Please press Send again in a minute; it will not be counted twice."
+  };
+
+  function sendErrorBox(form, create) {
+    var box = form.querySelector("[data-send-error]");
+    if (!box && create) {
+      box = document.createElement("p");
+      box.className = "send-error";
+      box.setAttribute("role", "alert");
+      box.setAttribute("data-send-error", "");
+      var submit = form.querySelector("button[type=submit]");
+      form.insertBefore(box, submit);
+    }
+    return box;
+  }
+
+  Object.keys(SEND_FAILED).forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var elt = event.detail && event.detail.elt;
+      var form = elt && elt.closest ? elt.closest("form") : null;
+      if (form) sendErrorBox(form, true).textContent = SEND_FAILED[name];
+    });
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    var form = elt && elt.closest ? elt.closest("form") : null;
+    var box = form && sendErrorBox(form, false);
+    if (box) box.remove();
+  });
+
   /* After htmx swaps the check-in panel, move focus to its message and heading. */
   document.addEventListener("htmx:afterSettle", function (event) {
     var panel = document.getElementById("checkin-panel");
