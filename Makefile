@@ -31,7 +31,7 @@ chromium:
 
 run: install
 	@export DEBUG=$${DEBUG:-true} REMINDER_SWEEP_SECONDS=$${REMINDER_SWEEP_SECONDS:-60}; \
-	$(PY) manage.py ensure_database && \
+	$(PY) manage.py ensure_database >&2 && \
 	$(PY) manage.py migrate --no-input -v0 && \
 	$(PY) manage.py demo_data && \
 	echo "" && \
@@ -54,9 +54,14 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The bench's own database and Redis db: it never touches the demo's (clinic, db 0).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/inverto_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+
 bench: install
-	$(PY) manage.py ensure_database
-	$(PY) manage.py migrate --no-input -v0
+	@export DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL); \
+	$(PY) manage.py ensure_database >&2 && \
+	$(PY) manage.py migrate --no-input -v0 && \
 	$(PY) -m bench.run
 
 clean:
