@@ -28,6 +28,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
+# Detail routes take any id segment, so a malformed id reaches DRF and answers a JSON 404
+# rather than the URL resolver's HTML one.
+ANY_ID = r"[^/]+"
+
+
 class CursorPagination(pagination.CursorPagination):
     """Stable, index-friendly pages with no COUNT(*): newest first by id."""
 

@@ -19,7 +19,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from clinic.api import AuditedReadMixin, audit_reads
+from clinic.api import ANY_ID, AuditedReadMixin, audit_reads
 from clinic.audit import audit_record
 from clinic.permissions import (
     CLINICAL_OR_PATIENT,
@@ -62,6 +62,7 @@ class PatientViewSet(
 ):
     """Patients of the caller's clinic (a patient sees only their own record)."""
 
+    lookup_value_regex = ANY_ID
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -209,6 +210,7 @@ class PatientViewSet(
 class IntakeViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     """Intakes, newest first; each with the screening it produced. Patients see their own."""
 
+    lookup_value_regex = ANY_ID
     serializer_class = IntakeSerializer
     filterset_class = IntakeFilter
     access = Access(read=CLINICAL_OR_PATIENT)
@@ -225,6 +227,7 @@ class IntakeViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
 class ScreeningViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     """Screenings (current and superseded) with findings and any override."""
 
+    lookup_value_regex = ANY_ID
     serializer_class = ScreeningSerializer
     filterset_class = ScreeningFilter
     access = Access(read=CLINICAL_OR_PATIENT)

@@ -45,6 +45,11 @@ def described(**texts: str) -> dict[str, dict[str, str]]:
     return {name: {"help_text": text} for name, text in texts.items()}
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "example": "18:00"})
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time in the patient's own zone: HH:MM[:SS], no offset."""
+
+
 _YES_NO = [name for name in ANSWER_QUESTIONS if not name.endswith("_date")]
 _DATES = [name for name in ANSWER_QUESTIONS if name.endswith("_date")]
 
@@ -238,10 +243,12 @@ class IntakeSerializer(serializers.ModelSerializer):
 
 
 class PatientSerializer(serializers.ModelSerializer):
+    reminder_time = LocalTimeField(required=False, help_text="Local time of the daily reminder.")
     screening_outcome = serializers.CharField(
         source="current_screening.outcome",
         read_only=True,
         default=None,
+        allow_null=True,
         help_text="Outcome of the current screening; null until the first intake.",
     )
 
@@ -316,6 +323,10 @@ class OverrideCreateSerializer(serializers.Serializer):
 
 class ReminderPreferencesSerializer(serializers.ModelSerializer):
     """A patient's own reminder settings (CLINICAL.md section 7)."""
+
+    reminder_time = LocalTimeField(
+        required=False, help_text="Local time of the daily reminder (never 21:00–08:00)."
+    )
 
     class Meta:
         model = Patient

@@ -12,17 +12,17 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.api import AuditedReadMixin, audit_reads
+from clinic.api import ANY_ID, AuditedReadMixin, audit_reads
 from clinic.audit import audit_record
 from clinic.permissions import (
     CLINIC_READ_ROLES,
@@ -87,6 +87,7 @@ class PlanViewSet(
     administrators any plan of their clinic; staff and patients only read.
     """
 
+    lookup_value_regex = ANY_ID
     serializer_class = PlanSerializer
     filterset_class = PlanFilter
     access = Access(read=READ_ROLES, write=CLINICAL_ROLES, own_patients_only=True)
@@ -202,6 +203,7 @@ class PlanEventListView(generics.ListAPIView):
         return PlanEvent.objects.filter(plan=self.plan).select_related("by")
 
     def list(self, request, *args, **kwargs):
+        # DRF's get_object_or_404: a malformed id is a 404 too, not a 500.
         self.plan = get_object_or_404(
             Plan.objects.for_user(request.user), pk=self.kwargs["plan_pk"]
         )
@@ -218,6 +220,7 @@ class PlanEventListView(generics.ListAPIView):
 class CheckInViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     """Check-ins of the clinic's patients (a patient sees their own), newest first."""
 
+    lookup_value_regex = ANY_ID
     serializer_class = CheckInSerializer
     filterset_class = CheckInFilter
     access = Access(read=READ_ROLES)
@@ -229,6 +232,7 @@ class CheckInViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
 class AlertViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     """Alerts for the clinic's clinicians, newest first; acknowledging closes one."""
 
+    lookup_value_regex = ANY_ID
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
     access = Access(read=CLINIC_READ_ROLES, write=CLINICAL_ROLES)
@@ -265,6 +269,7 @@ class AlertViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
 class ExerciseViewSet(viewsets.ReadOnlyModelViewSet):
     """The exercise library: the shipped exercises and the clinic's own."""
 
+    lookup_value_regex = ANY_ID
     serializer_class = ExerciseSerializer
     filterset_class = ExerciseFilter
     access = Access(read=CLINICAL_ROLES)
@@ -277,6 +282,7 @@ class ExerciseViewSet(viewsets.ReadOnlyModelViewSet):
 class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
     """Programme templates a plan can be copied from, with their steps and exercises."""
 
+    lookup_value_regex = ANY_ID
     serializer_class = TemplateSerializer
     filterset_class = TemplateFilter
     access = Access(read=CLINICAL_ROLES)

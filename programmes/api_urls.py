@@ -24,6 +24,6 @@ urlpatterns = [
     path("me/today/", TodayView.as_view(), name="me-today"),
     path("me/checkins/", MyCheckInsView.as_view(), name="me-checkins"),
     path("me/progress/", MyProgressView.as_view(), name="me-progress"),
-    path("plans/<int:plan_pk>/events/", PlanEventListView.as_view(), name="plan-events"),
+    path("plans/<str:plan_pk>/events/", PlanEventListView.as_view(), name="plan-events"),
     *router.urls,
 ]
