@@ -41,6 +41,20 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     page_size_query_description = "Rows per page, at most 200 (default 50)."
     max_page_size = 200
+    cursor_query_description = (
+        "Where the page starts: the opaque value from a `next` or `previous` link."
+    )
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paged = super().get_paginated_response_schema(schema)
+        texts = {
+            "next": "Link to the following (older) page; null on the last page.",
+            "previous": "Link to the preceding (newer) page; null on the first page.",
+            "results": "This page's records, newest first.",
+        }
+        for name, text in texts.items():
+            paged["properties"][name] = {**paged["properties"][name], "description": text}
+        return paged
 
 
 # Audit of reads: every health-data row the API shows leaves a row of who, when and where.

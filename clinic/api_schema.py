@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular import openapi
+from drf_spectacular.plumbing import get_view_model
 from rest_framework import serializers
 
 
@@ -30,6 +31,23 @@ _ERRORS = {
 
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema, plus the error answers every operation can give."""
+
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        # Detail routes take any id segment (clinic.api.ANY_ID), so drf-spectacular reads
+        # the type from the regex and leaves the id undescribed: name the record it picks.
+        model = get_view_model(self.view, emit_warnings=False)
+        record = getattr(self.view, "record_name", None) or (
+            model._meta.verbose_name if model is not None else None
+        )
+        for parameter in parameters:
+            if parameter.get("description") or record is None:
+                continue
+            if parameter["name"] in ("id", "pk"):
+                parameter["description"] = (
+                    f"The {record}'s id (an integer; any other value answers 404)."
+                )
+        return parameters
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

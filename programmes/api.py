@@ -221,6 +221,7 @@ class CheckInViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     """Check-ins of the clinic's patients (a patient sees their own), newest first."""
 
     lookup_value_regex = ANY_ID
+    record_name = "check-in"
     serializer_class = CheckInSerializer
     filterset_class = CheckInFilter
     access = Access(read=READ_ROLES)
