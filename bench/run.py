@@ -9,6 +9,7 @@ when a measurement could not be taken because something broke.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -21,7 +22,7 @@ from urllib.parse import urlparse
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
     # WhiteNoise warns that `collectstatic` has not run; the bench serves no static file.
-    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
+    warnings.filterwarnings("ignore", message="No directory at")
     import django
 
     django.setup()
@@ -61,6 +62,10 @@ def main() -> int:
         for line in lines:
             emit(line)
     say(f"done in {time.monotonic() - started:.0f} s")
+    if broken or os.environ.get("BENCH_KEEP_LOGS") == "1":
+        say(f"logs kept in {log_dir}")
+    else:
+        shutil.rmtree(log_dir, ignore_errors=True)  # ~20 MB of console reminders a run
     return 1 if broken else 0
 
 
