@@ -390,6 +390,7 @@ risk AS (
            COALESCE(lc.last_at, p.start_date::timestamptz) AS last_seen,
            EXISTS (SELECT 1 FROM programmes_checkin c
                     WHERE c.patient_id = pt.id AND c.local_date > %(today)s::date - %(stop_days)s
+                      AND c.symptoms <> '{{{{}}}}' -- matches checkin_symptom_day_idx
                       AND c.symptoms && %(stop_codes)s::varchar[]) AS stop_symptom,
            sc.valid_until
       FROM programmes_plan p
@@ -981,7 +982,9 @@ def report_export_run(*, export_id: int) -> str:
     """Write one export's CSV. A re-run of a finished export does nothing; a re-run of an
     interrupted one starts it again from the first row."""
     with transaction.atomic():
-        export = ReportExport.objects.select_for_update().get(pk=export_id)
+        export = ReportExport.objects.select_for_update().filter(pk=export_id).first()
+        if export is None:
+            return "missing"  # deleted before a worker got to it: nothing to do
         if export.status == ReportExport.Status.DONE:
             return export.status
         export.chunks.all().delete()

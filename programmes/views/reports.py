@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from clinic.audit import audit_record
 from patients.models import Patient
+from patients.templatetags.portal_charts import duration, symptom_label
 from programmes import reports
 from programmes.checkins import PainPoint
 from programmes.domain.adherence import (
@@ -26,7 +27,7 @@ from programmes.domain.adherence import (
     DATA_DAYS_WINDOW_DAYS,
     AdherenceBand,
 )
-from programmes.models import ClinicianAlert, ReportExport
+from programmes.models import CheckIn, ClinicianAlert, ReportExport
 from programmes.report_forms import AtRiskForm, PeriodForm, ReportFilterForm
 from programmes.views import charts
 from programmes.views.access import staff_area_required
@@ -244,10 +245,35 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
                 what="Time inverted",
                 chart_id="hold-chart",
             ),
-            "alert_labels": ALERT_LABELS,
+            "timeline": _timeline(report.checkins),
             "query": request.GET.urlencode(),
         },
     )
+
+
+def _timeline(checkins) -> list[tuple]:
+    """The check-in table's cells, formatted here: a long history renders quickly."""
+    completion = dict(CheckIn.Completion.choices)
+    rows = []
+    for c in checkins:
+        day = c.local_date
+        rows.append(
+            (
+                f"{day:%a} {day.day} {day:%b}",
+                c.completion,
+                completion.get(c.completion, c.completion),
+                f"{c.inversion_angle_deg}°" if c.inversion_angle_deg else "–",
+                duration(c.inversion_seconds) or "–",
+                f"{_score(c.pain_before)} → {_score(c.pain_after)}",
+                [symptom_label(code) for code in c.symptoms],
+                c.note,
+            )
+        )
+    return rows
+
+
+def _score(value: int | None) -> str:
+    return "–" if value is None else str(value)
 
 
 def _csv_response(rows, filename: str) -> StreamingHttpResponse:
