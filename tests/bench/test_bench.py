@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -198,3 +199,15 @@ def test_the_foreign_key_check_by_set_finds_a_dangling_reference(small_clinic):
         cursor.execute("SET LOCAL session_replication_role = DEFAULT")
         with pytest.raises(RuntimeError, match="programmes_checkin"):
             synthetic.verify_foreign_keys(cursor, ["programmes_checkin"])
+
+
+@pytest.mark.django_db
+def test_the_command_builds_the_clinic_once_then_reuses_it(capsys):
+    call_command("synthetic_clinic", "--patients", "20", "--days", "10")
+    first = capsys.readouterr()
+    call_command("synthetic_clinic", "--patients", "20", "--days", "10")
+    second = capsys.readouterr()
+    assert "20 patients" in first.out and "built" in first.out
+    assert "reused" in second.out
+    assert "100.0%" in first.err, "the progress bar reaches the end on stderr"
+    assert Patient.objects.filter(clinic__slug="synthetic-20x10").count() == 20

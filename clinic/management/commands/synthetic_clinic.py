@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from django.core.management.base import BaseCommand
@@ -26,11 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, patients: int, days: int, reminders: bool, **options) -> None:
-        specs = [
-            synthetic.CLINIC_SPEC.__class__(
-                **{**synthetic.CLINIC_SPEC.__dict__, "patients": patients, "days": days}
-            )
-        ]
+        specs = [dataclasses.replace(synthetic.CLINIC_SPEC, patients=patients, days=days)]
         if reminders:
             specs.append(synthetic.REMINDER_SPEC)
         for spec in specs:
