@@ -216,7 +216,7 @@ class IntakeViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     access = Access(read=CLINICAL_OR_PATIENT)
 
     def get_queryset(self):
-        screenings = Screening.objects.select_related("override")
+        screenings = Screening.objects.select_related("override__clinician")
         return (
             scoped_to_patients(Intake.objects.all(), self.request.user)
             .select_related("patient")
@@ -234,7 +234,7 @@ class ScreeningViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return scoped_to_patients(Screening.objects.all(), self.request.user).select_related(
-            "patient", "override"
+            "patient", "override__clinician"
         )
 
 
