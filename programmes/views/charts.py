@@ -124,18 +124,14 @@ def distribution_chart(
                 index * 10,
             )
         )
-    for index, name in ((5, "50%"), (8, "80%")):
+    for index in (5, 8):  # the partial and adherent thresholds, labelled on the axis
         x = LEFT + slot * index
         parts.append(
             format_html(
-                '<line class="goal" x1="{x}" x2="{x}" y1="{t}" y2="{b}"/>'
-                '<text class="goal-label" x="{lx}" y="{ty}">{name}</text>',
+                '<line class="goal" x1="{x}" x2="{x}" y1="{t}" y2="{b}"/>',
                 x=_n(x),
                 t=TOP,
                 b=HEIGHT - BOTTOM,
-                lx=_n(x + 3),
-                ty=TOP + 8,
-                name=name,
             )
         )
     busiest = max(range(len(counts)), key=lambda i: counts[i])
