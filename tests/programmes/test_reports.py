@@ -797,3 +797,33 @@ def test_band_filter_narrows_the_overview_to_that_bands_patients(worked_clinic):
         (10, 9.0),
         (14, 11.0),
     ]
+
+
+@pytest.mark.parametrize(
+    "done, partial, band",
+    [(8, 0, "adherent"), (7, 1, "partial"), (5, 0, "partial"), (4, 1, "low"), (0, 0, "low")],
+    ids=["8 of 10 is adherent", "7.5 is partial", "5 of 10 is partial", "4.5 is low", "none"],
+)
+def test_band_boundaries_in_sql_match_the_domain(done, partial, band):
+    """Ten days prescribed (5–14 Jan): 80% and 50% belong to the higher band."""
+    clinic = ClinicFactory()
+    patient = make_patient(clinic, clinician(clinic), "Bo", "Boundary")
+    plan = make_plan(patient, start=k(0))
+    for n in range(done):
+        check_in(plan, k(n))
+    for n in range(done, done + partial):
+        check_in(plan, k(n), "partial")
+    filters = reports.Filters(clinic.pk, START, k(9))
+    [row] = reports.patient_rows(filters)
+    assert (row.prescribed, row.completed + 0.0) == (10, done + partial / 2)
+    assert row.band == band == band_for(row.adherence)
+
+
+def test_patient_without_a_plan_has_an_empty_but_working_report(staff_client):
+    clinic = ClinicFactory()
+    patient = make_patient(clinic, clinician(clinic), "Nia", "Noplan")
+    response = staff_client(clinic).get(reverse("reports:patient", args=[patient.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "No check-ins in this period." in page
+    assert "Nothing prescribed in this period." in page
