@@ -7,6 +7,7 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self) -> None:
+        from clinic import otp  # noqa: F401 - connects its user_logged_in receiver
         from clinic.roles import sync_role_groups
 
         # Every app sends post_migrate; syncing is idempotent and needs all apps' permissions.

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from clinic import otp_views
 from clinic.api_docs import SwaggerView
 from clinic.health import healthz, livez
 from patients.views import account
@@ -14,6 +15,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
     path("admin/", admin.site.urls),
+    path("accounts/otp/", otp_views.otp_verify, name="otp_verify"),
+    path("accounts/two-factor/", otp_views.otp_setup, name="otp_setup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("invite/<str:token>/", account.invitation_accept, name="invitation_accept"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,7 +1,7 @@
 """Who may enter the staff area: the one place its access rule lives.
 
-Every staff report view is wrapped in `staff_area_required`. A second factor
-(django-otp) is to be required here too, so it must stay the only gate.
+Every staff report view is wrapped in `staff_area_required`, which also asks for
+the second factor (clinic/otp.py), so it must stay the only gate.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from clinic.models import Membership
+from clinic.otp import redirect_to_second_factor, second_factor_missing
 from clinic.roles import STAFF_SIDE_ROLES
 
 StaffView = Callable[..., HttpResponse]
@@ -25,7 +26,8 @@ StaffView = Callable[..., HttpResponse]
 def staff_area_required(view: StaffView) -> StaffView:
     """Clinic administrators, clinicians and staff of a clinic; the page sees `request.clinic`.
 
-    Anonymous users go to the login page; patients and users without a clinic get 403.
+    Anonymous users go to the login page; patients and users without a clinic get 403;
+    staff who have not given their second factor yet go to the code step.
     Dates are the clinic's local dates, and nothing is cached (it is health data).
     """
 
@@ -37,6 +39,8 @@ def staff_area_required(view: StaffView) -> StaffView:
         membership = Membership.objects.select_related("clinic").filter(user=user).first()
         if membership is None or membership.role not in STAFF_SIDE_ROLES:
             raise PermissionDenied("The reports are for clinic staff.")
+        if second_factor_missing(request):
+            return redirect_to_second_factor(request)
         user.membership = membership  # scoped querysets read it without another query
         request.clinic = membership.clinic
         with timezone.override(ZoneInfo(membership.clinic.time_zone)):

@@ -189,3 +189,20 @@ def test_api_docs_page_allows_only_the_swagger_assets_origin_beyond_its_own():
     script = Client().get("/api/docs/?script=")
     assert script.status_code == 200
     assert "javascript" in script["Content-Type"]
+
+
+def test_second_factor_pages_carry_the_headers_and_no_inline_script():
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with_device = member(Role.CLINICIAN)
+    TOTPDevice.objects.create(user=with_device, name="Phone", confirmed=True)
+    without_device = member(Role.CLINICIAN)
+    patient = patient_with_portal()
+    for user, path in [
+        (with_device, "/accounts/otp/"),
+        (without_device, "/accounts/two-factor/"),
+        (patient.user, "/accounts/two-factor/"),
+    ]:
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        assert walk(client, [path]) == 1

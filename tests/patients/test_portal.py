@@ -21,7 +21,7 @@ from programmes.models import (
     ProgrammeTemplate,
     QuestionnaireResponse,
 )
-from tests.factories import CONTRAINDICATED, clinician, patient_with_portal, screen
+from tests.factories import CONTRAINDICATED, clinician, otp_login, patient_with_portal, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -125,8 +125,9 @@ def test_staff_user_without_patient_record_is_sent_to_admin():
 
 
 def signed_in_user(user) -> Client:
+    """A staff user signed in with their second factor, as staff always are."""
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    otp_login(client, user)
     return client
 
 

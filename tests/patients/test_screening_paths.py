@@ -19,6 +19,7 @@ from tests.factories import (
     PatientFactory,
     clinician,
     member,
+    otp_login,
     patient_with_portal,
     screen,
 )
@@ -260,7 +261,7 @@ def test_api_override_of_contraindicated_answers_400_and_review_required_201():
 def test_admin_override_of_contraindicated_shows_refusal_and_stores_nothing(client):
     patient = PatientFactory()
     screen(patient, **CONTRAINDICATED)
-    client.force_login(patient.clinician)
+    otp_login(client, patient.clinician)
     response = client.post(f"/admin/patients/patient/{patient.pk}/override/", {"reason": "please"})
     assert response.status_code == 200
     assert "can&#x27;t be overridden" in response.content.decode()
@@ -270,7 +271,7 @@ def test_admin_override_of_contraindicated_shows_refusal_and_stores_nothing(clie
 def test_admin_override_of_review_required_records_it(client):
     patient = PatientFactory()
     screen(patient, **REVIEW)
-    client.force_login(patient.clinician)
+    otp_login(client, patient.clinician)
     response = client.post(
         f"/admin/patients/patient/{patient.pk}/override/", {"reason": "Rechecked BP 128/82"}
     )

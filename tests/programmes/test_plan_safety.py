@@ -28,6 +28,7 @@ from tests.factories import (
     ClinicFactory,
     PatientFactory,
     clinician,
+    otp_login,
     patient_with_portal,
     screen,
 )
@@ -160,7 +161,7 @@ def test_admin_assignment_form_shows_refusal_for_contraindicated_patient(
 ):
     patient = PatientFactory()
     screen(patient, **CONTRAINDICATED)
-    client.force_login(patient.clinician)
+    otp_login(client, patient.clinician)
     response = client.post(
         "/admin/programmes/plan/add/",
         {
@@ -181,7 +182,7 @@ def test_admin_activate_button_shows_refusal_and_keeps_draft(client, inversion_t
     plan = services.plan_create_from_template(
         patient=patient, template=inversion_template, by=patient.clinician
     )
-    client.force_login(patient.clinician)
+    otp_login(client, patient.clinician)
     response = client.post(f"/admin/programmes/plan/{plan.pk}/do/activate/", follow=True)
     assert "Activate refused" in response.content.decode()
     plan.refresh_from_db()
@@ -362,7 +363,7 @@ def test_editing_a_template_never_changes_a_running_plan(inversion_template):
 
 def test_template_admin_refuses_steps_beyond_the_caps(client, django_user_model):
     admin_user = django_user_model.objects.create_superuser("root", "r@example.invalid", "pw")
-    client.force_login(admin_user)
+    otp_login(client, admin_user)
     template = ProgrammeTemplate.objects.create(name="Aggressive", kind="inversion")
     prefix = "inversion_steps"
     data = {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import time as clock
 import uuid
+from base64 import b32encode
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import Clinic, Role
 from clinic.roles import membership_grant
@@ -54,10 +59,31 @@ PATIENTS = [
 ]
 
 
+def demo_totp_key(username: str) -> str:
+    """A fixed TOTP secret per demo staff login, so a newcomer's authenticator keeps working."""
+    return hashlib.sha1(f"inverto-demo-totp-{username}".encode()).hexdigest()  # noqa: S324
+
+
+def current_code(device: TOTPDevice) -> str:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = clock.time()
+    return f"{totp.token():0{device.digits}d}"
+
+
 class Command(BaseCommand):
     help = "Create the demo clinic, its staff and three patients (safe to run again)."
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--codes",
+            action="store_true",
+            help="Only print the demo staff's current sign-in codes (they change every 30 s).",
+        )
+
     def handle(self, *args, **options) -> None:
+        if options["codes"]:
+            self._print_codes()
+            return
         with transaction.atomic():
             clinic, _ = Clinic.objects.get_or_create(
                 slug="demo", defaults={"name": "Riverside Spine & Physio (demo)"}
@@ -94,6 +120,12 @@ class Command(BaseCommand):
             user.set_password(DEMO_PASSWORD)
             user.save()
         membership_grant(user=user, clinic=clinic, role=role)
+        if role != Role.PATIENT:  # staff sign in with a second factor
+            TOTPDevice.objects.update_or_create(
+                user=user,
+                name="Demo authenticator",
+                defaults={"key": demo_totp_key(username), "confirmed": True},
+            )
         return user
 
     def _patient(
@@ -201,3 +233,18 @@ class Command(BaseCommand):
         )
         for label, username, where in rows:
             self.stdout.write(f"  {label:<42} {username:<10} {where}")
+        self.stdout.write(
+            "Staff logins then ask for a code from an authenticator app. Add the secret below"
+            " to any TOTP app, or use the code shown (valid for about a minute);"
+            " `python manage.py demo_data --codes` prints fresh ones."
+        )
+        self._print_codes(with_secrets=True)
+
+    def _print_codes(self, *, with_secrets: bool = False) -> None:
+        devices = TOTPDevice.objects.filter(
+            user__username__in=[username for username, *_ in STAFF], name="Demo authenticator"
+        ).select_related("user")
+        for device in sorted(devices, key=lambda d: d.user.username):
+            secret = b32encode(device.bin_key).decode()
+            line = f"  {device.user.username:<10} code now {current_code(device)}"
+            self.stdout.write(f"{line}   secret {secret}" if with_secrets else line)
