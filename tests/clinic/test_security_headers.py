@@ -206,3 +206,27 @@ def test_second_factor_pages_carry_the_headers_and_no_inline_script():
         client = Client()
         client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
         assert walk(client, [path]) == 1
+
+
+def test_production_profile_turns_on_hsts_secure_cookies_and_https_redirect():
+    from tests.clinic.test_settings import PRODUCTION_ENV, manage
+
+    script = (
+        "from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS,"
+        " s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE,"
+        " s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_HTTPONLY)"
+    )
+    result = manage("shell", "-c", script, env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        "31536000",
+        "True",
+        "True",
+        "True",
+        "True",
+        "True",
+    ]
+    security = manage(
+        "check", "--deploy", "--tag", "security", "--fail-level", "WARNING", env=PRODUCTION_ENV
+    )
+    assert security.returncode == 0, security.stdout + security.stderr
