@@ -28,10 +28,6 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp import devices_for_user
 
-# The session remembers whether a patient has a confirmed device, so portal
-# pages don't ask the database on every request.
-ENROLLED_SESSION_KEY = "inverto_otp_enrolled"
-
 # Pages a signed-in user without their second factor may still open.
 OPEN_URL_NAMES = {
     "otp_verify",
@@ -51,22 +47,24 @@ def has_confirmed_device(user) -> bool:
     return any(True for _ in devices_for_user(user, confirmed=True))
 
 
-def second_factor_required(request: HttpRequest) -> bool:
-    user = request.user
+def second_factor_required(user) -> bool:
+    """Staff-side accounts always; a patient once they have confirmed an authenticator."""
     if not user.is_authenticated:
         return False
-    if user.is_staff or user.is_superuser:
-        return True
-    enrolled = request.session.get(ENROLLED_SESSION_KEY)
-    if enrolled is None:
-        enrolled = has_confirmed_device(user)
-        request.session[ENROLLED_SESSION_KEY] = enrolled
-    return enrolled
+    return user.is_staff or user.is_superuser or has_confirmed_device(user)
 
 
 def second_factor_missing(request: HttpRequest) -> bool:
-    """Signed in with a password, but not (yet) with the second factor they need."""
-    return second_factor_required(request) and not request.user.is_verified()
+    """Signed in with a password, but not (yet) with the second factor they need.
+
+    A verified session costs no query; an unverified patient's costs one (do they
+    have an authenticator?), asked afresh each time so that turning it on in one
+    browser takes effect in every other session at once.
+    """
+    user = request.user
+    if not user.is_authenticated or user.is_verified():
+        return False
+    return second_factor_required(user)
 
 
 def redirect_to_second_factor(request: HttpRequest) -> HttpResponse:

@@ -30,7 +30,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.audit import audit_record
 from clinic.otp import (
-    ENROLLED_SESSION_KEY,
     has_confirmed_device,
     is_locked_out,
     lockout_credentials,
@@ -177,7 +176,6 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
                     for each in devices_for_user(request.user, confirmed=None):
                         each.delete()
                     request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
-                    request.session[ENROLLED_SESSION_KEY] = False
             if device is not None:
                 return redirect(reverse("portal:settings"))
             form.add_error("code", "That code is not right, or it has expired.")
@@ -195,7 +193,6 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
                 device = None
         if device is not None:
             django_otp.login(request, device)
-            request.session[ENROLLED_SESSION_KEY] = True
             reset_failures_after_sign_in(request, request.user)
             return redirect(next_url)
         form.add_error("code", "That code is not right. Check the app shows Inverto, then retry.")

@@ -336,3 +336,16 @@ def test_portal_settings_page_links_to_two_step_sign_in():
     client = Client()
     password_login(client, patient.user)
     assert 'href="/accounts/two-factor/"' in client.get("/settings/").content.decode()
+
+
+def test_turning_two_step_sign_in_on_applies_to_the_patients_other_sessions_at_once():
+    patient = patient_with_portal()
+    phone, laptop = Client(), Client()
+    password_login(phone, patient.user)
+    password_login(laptop, patient.user)
+    assert laptop.get("/").status_code == 200
+    phone.get("/accounts/two-factor/")
+    device = TOTPDevice.objects.get(user=patient.user)
+    phone.post("/accounts/two-factor/", {"code": code_for(device)})
+    assert phone.get("/").status_code == 200
+    assert urlsplit(laptop.get("/")["Location"]).path == "/accounts/otp/"
