@@ -36,12 +36,15 @@ class Message:
 
 class Channel(Protocol):
     name: str
+    # True when `send` only writes to the database, inside the caller's transaction.
+    transactional: bool
 
     def send(self, *, delivery: ReminderDelivery, patient: Patient, message: Message) -> None: ...
 
 
 class EmailChannel:
     name = "email"
+    transactional = False
 
     def send(self, *, delivery: ReminderDelivery, patient: Patient, message: Message) -> None:
         if not patient.email:
@@ -104,6 +107,7 @@ def sms_provider() -> SmsProvider:
 
 class SmsChannel:
     name = "sms"
+    transactional = False
 
     def __init__(self, provider: SmsProvider | None = None) -> None:
         self.provider = provider
@@ -120,6 +124,7 @@ class PortalChannel:
     """A notice in the portal, written in the ledger's own transaction: exactly once."""
 
     name = "portal"
+    transactional = True
 
     def send(self, *, delivery: ReminderDelivery, patient: Patient, message: Message) -> None:
         PortalNotice.objects.create(patient=patient, delivery=delivery, message=message.text)
@@ -128,6 +133,7 @@ class PortalChannel:
 class ConsoleChannel:
     """Prints the reminder in the worker's output (demo and benchmark)."""
 
+    transactional = False
     name = "console"
 
     def send(self, *, delivery: ReminderDelivery, patient: Patient, message: Message) -> None:

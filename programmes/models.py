@@ -530,6 +530,7 @@ class ReminderDelivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
@@ -563,7 +564,12 @@ class ReminderDelivery(models.Model):
                 fields=["enqueued_at"],
                 condition=models.Q(status="pending"),
                 name="reminder_pending_idx",
-            )
+            ),
+            models.Index(
+                fields=["enqueued_at"],
+                condition=models.Q(status="sending"),
+                name="reminder_sending_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,19 +4,22 @@ One periodic sweep (not one task per patient) finds due patients in SQL and
 inserts their ledger rows with ON CONFLICT DO NOTHING, chunk by chunk of
 patient ids, so a second beat inserts nothing and memory stays bounded. Only
 the rows it inserted are enqueued, in batches, after commit. A batch task
-claims its pending rows a chunk at a time with FOR UPDATE SKIP LOCKED, sends,
-and marks them sent in the same transaction; rows left pending by a lost task
-are enqueued again.
+claims its pending rows a chunk at a time with FOR UPDATE SKIP LOCKED: portal
+notices are written and marked sent in that transaction (exactly once); rows for
+channels outside the database are marked `sending` before they go out and `sent`
+after (at most once). Rows left pending by a lost task are enqueued again; rows
+left `sending` by a killed worker are recorded as interrupted, never resent.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max, Min
+from django.db.models import Max, Min
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -154,6 +157,9 @@ def reminder_sweep(*, now: datetime | None = None, requeue_after: timedelta | No
         total += len(ids)
         if len(ids) < 10_000:
             break
+    ReminderDelivery.objects.filter(
+        status=ReminderDelivery.Status.SENDING, enqueued_at__lt=now - requeue_after
+    ).update(status=ReminderDelivery.Status.FAILED, last_error=INTERRUPTED)
     return total
 
 
@@ -175,10 +181,14 @@ def _message(patient: Patient, plan: Plan | None, kind: str) -> Message:
     return Message(subject=f"{opening} — Inverto", text=text, html=html)
 
 
-# Rows claimed, sent and marked per transaction: one claim, one update and one
-# commit (a disk flush) per chunk instead of per row. A worker killed mid-chunk
-# rolls the whole chunk back to pending (portal notices with it), as before.
+# Rows handled per transaction. The portal channel writes its notice in the same
+# transaction that marks the row sent: exactly once, whatever is killed. Other
+# channels leave the database, so their rows are marked `sending` (committed)
+# before anything goes out and `sent` after: a worker killed in between leaves
+# rows `sending`, which are never sent again (at most once, never twice) and are
+# recorded as interrupted by the next sweep.
 SEND_CHUNK = 50
+INTERRUPTED = "interrupted while sending (worker stopped): may not have arrived; not resent"
 
 
 def reminder_send_batch(delivery_ids: list[int]) -> list[int]:
@@ -190,80 +200,95 @@ def reminder_send_batch(delivery_ids: list[int]) -> list[int]:
     return retry
 
 
+def _claim(delivery_ids: list[int]) -> list[ReminderDelivery]:
+    # Only the ledger rows are locked (`of`): a row another worker holds is skipped.
+    return list(
+        ReminderDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk__in=delivery_ids, status=ReminderDelivery.Status.PENDING)
+        .select_related("patient")
+        .only(
+            "id",
+            "patient_id",
+            "local_date",
+            "kind",
+            "channel",
+            "attempts",
+            "status",
+            "last_error",
+            "patient__first_name",
+            "patient__email",
+            "patient__phone",
+            "patient__reminders_opted_out",
+        )
+        .order_by("pk")
+    )
+
+
+def _context(rows: list[ReminderDelivery]) -> tuple[dict[int, Plan], set]:
+    patient_ids = {row.patient_id for row in rows}
+    plans = {
+        plan.patient_id: plan
+        for plan in Plan.objects.filter(patient_id__in=patient_ids, status="active").select_related(
+            "current_step"
+        )
+    }
+    checked_in = set(
+        CheckIn.objects.filter(
+            patient_id__in=patient_ids, local_date__in={row.local_date for row in rows}
+        ).values_list("patient_id", "local_date")
+    )
+    return plans, checked_in
+
+
 def _send_chunk(delivery_ids: list[int]) -> list[int]:
-    retry: list[int] = []
     with transaction.atomic():
-        # Only the ledger rows are locked (`of`): a row another worker holds is skipped,
-        # and a patient with two rows (two channels) never blocks either of them.
-        rows = list(
-            ReminderDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=delivery_ids, status="pending")
-            .select_related("patient")
-            .only(
-                "id",
-                "patient_id",
-                "local_date",
-                "kind",
-                "channel",
-                "attempts",
-                "status",
-                "last_error",
-                "patient__first_name",
-                "patient__email",
-                "patient__phone",
-                "patient__reminders_opted_out",
-            )
-            .order_by("pk")
-        )
+        rows = _claim(delivery_ids)
         if not rows:
-            return retry
-        patient_ids = {row.patient_id for row in rows}
-        plans = {
-            plan.patient_id: plan
-            for plan in Plan.objects.filter(
-                patient_id__in=patient_ids, status="active"
-            ).select_related("current_step")
-        }
-        checked_in = set(
-            CheckIn.objects.filter(
-                patient_id__in=patient_ids,
-                local_date__in={row.local_date for row in rows},
-            ).values_list("patient_id", "local_date")
-        )
-        sent: list[int] = []
-        failure: Exception | None = None
+            return []
+        plans, checked_in = _context(rows)
+        due = []
         for row in rows:
-            patient = row.patient
-            if patient.reminders_opted_out or (row.patient_id, row.local_date) in checked_in:
+            if row.patient.reminders_opted_out or (row.patient_id, row.local_date) in checked_in:
                 row.status, row.last_error = ReminderDelivery.Status.FAILED, "no longer due"
-                row.save(update_fields=["status", "last_error"])
-                continue
-            row.attempts += 1
-            try:
-                CHANNELS[row.channel].send(
-                    delivery=row,
-                    patient=patient,
-                    message=_message(patient, plans.get(row.patient_id), row.kind),
-                )
-            except ChannelError as error:
-                row.last_error = str(error)[:500]
-                if row.attempts >= settings.REMINDER_MAX_ATTEMPTS:
-                    row.status = ReminderDelivery.Status.FAILED
-                    logger.warning("reminder %s failed for good: %s", row.pk, error)
-                else:
-                    retry.append(row.pk)
-                row.save(update_fields=["attempts", "last_error", "status"])
-                continue
-            except Exception as error:  # a bug, not a delivery failure: keep what was sent
-                failure = error
-                break
-            sent.append(row.pk)
-        if sent:
-            ReminderDelivery.objects.filter(pk__in=sent).update(
-                status=ReminderDelivery.Status.SENT,
-                attempts=F("attempts") + 1,
-                sent_at=timezone.now(),
-            )
-    if failure is not None:
-        raise failure
-    return retry
+            elif CHANNELS[row.channel].transactional:
+                row.attempts += 1
+                _deliver(row, plans.get(row.patient_id))
+            else:
+                row.status, row.attempts = ReminderDelivery.Status.SENDING, row.attempts + 1
+                due.append(row)
+        _record(rows)
+    # Committed: the external rows are `sending`; now they leave the building.
+    for row in due:
+        _deliver(row, plans.get(row.patient_id))
+    _record(due)
+    return [row.pk for row in due if row.status == ReminderDelivery.Status.PENDING]
+
+
+def _record(rows: list[ReminderDelivery]) -> None:
+    """Write the rows' outcomes: one UPDATE per distinct outcome, not one per row."""
+    outcomes: dict[tuple[str, int, str], list[int]] = defaultdict(list)
+    for row in rows:
+        outcomes[(row.status, row.attempts, row.last_error)].append(row.pk)
+    now = timezone.now()
+    for (status, attempts, last_error), ids in outcomes.items():
+        sent_at = now if status == ReminderDelivery.Status.SENT else None
+        ReminderDelivery.objects.filter(pk__in=ids).update(
+            status=status, attempts=attempts, last_error=last_error, sent_at=sent_at
+        )
+
+
+def _deliver(row: ReminderDelivery, plan: Plan | None) -> None:
+    """Send through the row's channel and set its outcome: sent, pending (retry) or failed."""
+    try:
+        CHANNELS[row.channel].send(
+            delivery=row, patient=row.patient, message=_message(row.patient, plan, row.kind)
+        )
+    except ChannelError as error:
+        row.last_error = str(error)[:500]
+        if row.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+            row.status = ReminderDelivery.Status.FAILED
+            logger.warning("reminder %s failed for good: %s", row.pk, error)
+        else:
+            row.status = ReminderDelivery.Status.PENDING
+        return
+    row.status, row.last_error = ReminderDelivery.Status.SENT, ""

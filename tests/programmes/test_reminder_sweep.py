@@ -17,9 +17,7 @@ def enrolled(zone: str, reminder: time, **fields):
     patient = PatientFactory(
         time_zone=zone,
         reminder_time=reminder,
-        remind_by_email=False,
-        remind_in_portal=True,
-        **fields,
+        **{"remind_by_email": False, "remind_in_portal": True, **fields},
     )
     Plan.objects.create(
         patient=patient,
@@ -158,3 +156,56 @@ def test_stale_pending_rows_are_enqueued_again():
     later = moment + timedelta(minutes=11)
     assert reminder_sweep(now=later, requeue_after=timedelta(minutes=10)) == 1
     assert ReminderDelivery.objects.get().enqueued_at == later
+
+
+class WorkerDiesAfterSending:
+    """An outside channel whose worker is killed right after the message left it."""
+
+    name = "email"
+    transactional = False
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, *, delivery, patient, message) -> None:
+        self.sent.append(delivery.idempotency_key)
+        raise SystemExit("kill -9")  # nothing after this line runs in the worker
+
+
+def test_an_outside_channel_killed_mid_send_is_never_sent_again(monkeypatch):
+    """E-mail and SMS leave the database: their row is `sending` before they go out,
+    so a worker killed after sending can't send it twice; the sweep records it."""
+    from programmes import channels
+
+    patient = enrolled("Europe/London", time(18, 0), remind_by_email=True, remind_in_portal=False)
+    moment = datetime(2026, 6, 1, 17, 30, tzinfo=UTC)
+    assert reminder_sweep(now=moment) == 1
+    row = ReminderDelivery.objects.get(patient=patient)
+    assert row.channel == "email"
+    dying = WorkerDiesAfterSending()
+    monkeypatch.setitem(channels.CHANNELS, "email", dying)
+    with pytest.raises(SystemExit):
+        reminder_send_batch([row.pk])
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sending", 1)
+
+    # The task is redelivered and the sweep runs again: nothing goes out a second time.
+    assert reminder_send_batch([row.pk]) == []
+    assert (
+        reminder_sweep(now=moment + timedelta(minutes=11), requeue_after=timedelta(minutes=10)) == 0
+    )
+    assert len(dying.sent) == 1
+    row.refresh_from_db()
+    assert row.status == "failed"
+    assert row.last_error.startswith("interrupted while sending")
+
+
+def test_email_reminder_is_marked_sent_after_it_left(mailoutbox):
+    patient = enrolled("Europe/London", time(18, 0), remind_by_email=True, remind_in_portal=False)
+    reminder_sweep(now=datetime(2026, 6, 1, 17, 30, tzinfo=UTC))
+    row = ReminderDelivery.objects.get(patient=patient)
+    assert reminder_send_batch([row.pk]) == []
+    assert reminder_send_batch([row.pk]) == []
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == ("sent", 1, "")
+    assert [message.to for message in mailoutbox] == [[patient.email]]
