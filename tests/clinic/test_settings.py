@@ -82,3 +82,13 @@ def test_livez_answers_without_asking_dependencies(client, settings):
     response = client.get("/livez")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_postgresql_jit_is_off_for_the_applications_connections():
+    """The day grid would make JIT compile for seconds; settings switch it off per connection."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

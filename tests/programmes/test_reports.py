@@ -615,8 +615,8 @@ def populate(clinic, count: int) -> None:
 
 # Every staff page: session, user, the second factor's device, membership (the gate).
 GATE_QUERIES = 4
-# One report query, between switching PostgreSQL's JIT off and back on.
-REPORT_QUERIES = 3
+# One report query.
+REPORT_QUERIES = 1
 PAGE_QUERIES = {
     # the filter form's clinicians and templates, then the report
     "reports:overview": GATE_QUERIES + 2 + REPORT_QUERIES,
