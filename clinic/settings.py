@@ -182,6 +182,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # A finding's tier and a screening's outcome are the same choice set: one enum.
+    "ENUM_NAME_OVERRIDES": {"OutcomeEnum": "patients.models.Outcome"},
 }
 
 # Celery: Redis broker, database beat schedule; reliability settings from day one.
