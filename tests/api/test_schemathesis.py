@@ -3,10 +3,13 @@ that breaks the schema, for a clinician and for a patient. Fixed seed, bounded e
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
 import schemathesis
+from django.apps import apps
+from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test.utils import override_settings
@@ -22,8 +25,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from clinic.wsgi import application
-from tests.factories import patient_with_portal
+from tests.api.conftest import make_world
 
+ROLES_TESTED = ("clinician_a", "patient_a")
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -43,28 +47,53 @@ def _load_schema():
 schema = _load_schema()
 
 
-@pytest.fixture
-def tokens(db):
-    """API tokens of a clinician and of their patient (a light world: it is made once
-    per operation)."""
-    patient = patient_with_portal()
-    users = {"clinician_a": patient.clinician, "patient_a": patient.user}
-    # The WSGI handler closes "old" connections at each request's start and end:
-    # that would close the test's own transaction, so, as Django's test client does,
-    # it is switched off while schemathesis calls the app.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
+# Cheap hashes for the accounts made here and the sign-ins schemathesis tries: the
+# production hasher's million rounds per attempt would be most of the run.
+FAST_HASHING = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+
+
+@pytest.fixture(scope="module")
+def tokens(django_db_setup, django_db_blocker):
+    """API tokens of a clinician and of their patient, in a clinic with a screening, an
+    active plan, a check-in and an alert, so the lists answer with real rows.
+
+    Made once for the module and committed, not once per operation: each operation runs
+    in its own transaction, rolled back after it, on top of this state. At the end the
+    database is flushed, as after a transactional test, and the shipped library put back.
+    """
+    starter = importlib.import_module("programmes.migrations.0003_starter_library")
     try:
-        yield {
-            role: Token.objects.get_or_create(user=users[role])[0].key
-            for role in ("clinician_a", "patient_a")
-        }
+        with django_db_blocker.unblock(), FAST_HASHING:
+            starter.create_library(apps, None)
+            world = make_world()
+            keys = {
+                role: Token.objects.get_or_create(user=world.users[role])[0].key
+                for role in ROLES_TESTED
+            }
+        # The WSGI handler closes "old" connections at each request's start and end, as a
+        # server must; that would close each test's transaction, so, as Django's test
+        # client does, it is switched off while schemathesis calls the app.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        with FAST_HASHING:
+            yield keys
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
+        # Committed rows outlive the tests' rollbacks: empty the tables as a
+        # transactional test does (a DELETE would trip the append-only audit trigger).
+        with django_db_blocker.unblock():
+            call_command("flush", verbosity=0, interactive=False)
+            starter.create_library(apps, None)
 
 
-@pytest.mark.django_db
+@pytest.fixture(autouse=True)
+def starter_library():
+    """Overrides tests/conftest.py's per-test refill: the module's committed world (see
+    `tokens`) already holds the shipped library, and nothing here flushes it mid-run."""
+
+
+@pytest.mark.django_db  # each operation's own writes are rolled back; the world stays
 @override_settings(AXES_ENABLED=False)  # random sign-ins must not lock the test address out
 @schema.parametrize()
 @seed(20261125)
@@ -76,5 +105,5 @@ def tokens(db):
     suppress_health_check=list(HealthCheck),
 )
 def test_api_answers_random_input_without_5xx_or_schema_breaks(case, tokens):
-    for role in ("clinician_a", "patient_a"):
+    for role in ROLES_TESTED:
         case.call_and_validate(headers={"Authorization": f"Token {tokens[role]}"}, checks=CHECKS)
