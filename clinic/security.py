@@ -30,15 +30,7 @@ CSP_DIRECTIVES: dict[str, str] = {
 }
 
 
-def content_security_policy(extra: dict[str, str] | None = None) -> str:
-    """The policy, with `extra` sources appended to the directives it names."""
-    directives = dict(CSP_DIRECTIVES)
-    for name, sources in (extra or {}).items():
-        directives[name] = f"{directives[name]} {sources}"
-    return "; ".join(f"{name} {sources}" for name, sources in directives.items())
-
-
-CONTENT_SECURITY_POLICY = content_security_policy()
+CONTENT_SECURITY_POLICY = "; ".join(f"{name} {sources}" for name, sources in CSP_DIRECTIVES.items())
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 
