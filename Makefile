@@ -8,11 +8,12 @@ PORT ?= 8000
 # Tests use their own Redis database so a running `make run` is never disturbed.
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install run test lint format bench chromium migrations-check clean
+.PHONY: help install run codes test lint format bench chromium migrations-check clean
 
 help:
 	@echo "make run    start web, worker and beat with demo data on http://127.0.0.1:$(PORT)"
 	@echo "make test   install what is needed and run every test"
+	@echo "make codes  print fresh second-factor codes for the demo's staff logins"
 	@echo "make lint   ruff check and format check"
 	@echo "make bench  build a synthetic clinic and print the benchmark figures"
 
@@ -42,6 +43,10 @@ run: install
 	echo "  Health      http://127.0.0.1:$(PORT)/healthz" && \
 	echo "  Ctrl-C stops web, worker and beat." && echo "" && \
 	PORT=$(PORT) exec $(VENV)/bin/honcho start -f Procfile
+
+# Fresh second-factor codes for the demo's staff logins (while `make run` is up).
+codes: install
+	@$(PY) manage.py demo_data --codes
 
 test: install chromium
 	REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
