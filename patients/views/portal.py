@@ -258,10 +258,13 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
     checked_in_today = CheckIn.objects.filter(patient=patient, local_date=today).exists()
     end = today if checked_in_today else today - timedelta(days=1)
     first_week = today - timedelta(days=today.weekday() + 7 * (ADHERENCE_WEEKS - 1))
-    plan = running_plan(patient)
-    steps = list(plan.inversion_steps.order_by("order")) if plan else []
-    current = plan.current_step if plan else None
-    upcoming = [s for s in steps if current is not None and s.order > current.order]
+    # The steps are shown only when today's prescription includes inversion: the same
+    # gate as Today (plan paused, inversion paused, screening or override lapsed).
+    prescription = services.prescription_for(patient, today)
+    plan = prescription.plan
+    current = prescription.inversion
+    steps = list(plan.inversion_steps.order_by("order")) if current else []
+    upcoming = [s for s in steps if s.order > current.order]
     intake = patient.intakes.order_by("-number").first()
     return _render(
         request,
@@ -278,6 +281,8 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
             "steps": steps,
             "current_step": current,
             "next_step": upcoming[0] if upcoming else None,
+            "has_inversion": plan is not None and plan.current_step_id is not None,
+            "inversion_reason": prescription.inversion_reason or prescription.nothing_reason,
             "intake": intake,
             "questionnaires": [
                 (response, _odi_change(response.odi_percent, intake))

@@ -372,6 +372,23 @@ def test_progress_shows_charts_with_tables_and_the_next_step(cleared):
     assert "26.7%" in html or "%" in html  # the baseline ODI from the intake
 
 
+def lapse_screening(patient) -> None:
+    """The screening ran out yesterday and no sweep has paused the plan yet."""
+    screening = patient.current_screening
+    screening.valid_until = services.patient_today(patient) - timedelta(days=1)
+    screening.save(update_fields=["valid_until"])
+
+
+def test_progress_names_no_inversion_step_once_the_screening_has_lapsed(cleared):
+    patient, plan = cleared
+    lapse_screening(patient)
+    plan.refresh_from_db()
+    assert plan.inversion_active  # only the gate stands between the patient and the table
+    html = signed_in(patient).get("/progress/").content.decode()
+    assert "Inversion is not allowed at the moment" in html
+    assert "step 1 of 5" not in html and "20°" not in html and "Next:" not in html
+
+
 # Health update.
 
 
