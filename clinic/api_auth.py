@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_login_failed
-from django_otp import devices_for_user, match_token
+from django_otp import match_token
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
@@ -13,12 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-
-def needs_second_factor(user) -> bool:
-    """Staff-side accounts always; patients once they have confirmed a device."""
-    if user.is_staff or user.is_superuser:
-        return True
-    return any(True for _ in devices_for_user(user, confirmed=True))
+from clinic.otp import reset_failures_after_sign_in, second_factor_required
 
 
 class TokenLoginSerializer(serializers.Serializer):
@@ -88,7 +82,7 @@ class TokenLoginView(APIView):
             )
         # A token must not be a way round the second factor the other sign-ins ask for;
         # a wrong code is a failed sign-in to axes, as on the code page.
-        if needs_second_factor(user) and match_token(user, body.validated_data["otp"]) is None:
+        if second_factor_required(user) and match_token(user, body.validated_data["otp"]) is None:
             user_login_failed.send(
                 sender=__name__,
                 credentials={"username": body.validated_data["username"]},
@@ -104,9 +98,6 @@ class TokenLoginView(APIView):
                 {"otp": ["Enter the current code from your authenticator app."]}
             )
         # The whole sign-in succeeded: forget this user's failures from this address.
-        AxesProxyHandler.update_request(django_request)
-        AxesProxyHandler.reset_attempts(
-            username=user.get_username(), ip_address=django_request.axes_ip_address
-        )
+        reset_failures_after_sign_in(django_request, user)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
