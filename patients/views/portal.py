@@ -98,6 +98,20 @@ def _render(
     return render(request, f"patients/portal/{template}", context)
 
 
+def _audit_read(request: HttpRequest, patient: Patient, obj, summary: str) -> None:
+    """A page of the patient's health data was shown: one `read` row, as the API leaves."""
+    audit_record(
+        actor=request.user,
+        action="read",
+        channel=Channel.PORTAL,
+        obj=obj,
+        clinic=patient.clinic,
+        patient_id=patient.pk,
+        summary=summary,
+        request=request,
+    )
+
+
 # 1. Today.
 
 
@@ -106,6 +120,7 @@ def _render(
 def home(request: HttpRequest, patient: Patient) -> HttpResponse:
     prescription = services.prescription_for(patient)
     plan = prescription.plan
+    _audit_read(request, patient, patient, "Today read")
     return _render(
         request,
         patient,
@@ -209,6 +224,7 @@ def history(request: HttpRequest, patient: Patient) -> HttpResponse:
         .order_by("-local_date", "-submitted_at")
     )
     next_month = _shift_month(month, 1)
+    _audit_read(request, patient, patient, "History read")
     return _render(
         request,
         patient,
@@ -236,6 +252,7 @@ def checkin_detail(request: HttpRequest, patient: Patient, pk: int) -> HttpRespo
         .prefetch_related("exercises_done__exercise"),
         pk=pk,
     )
+    _audit_read(request, patient, checkin, "Check-in read")
     return _render(
         request,
         patient,
@@ -266,6 +283,7 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
     steps = list(plan.inversion_steps.order_by("order")) if current else []
     upcoming = [s for s in steps if s.order > current.order]
     intake = patient.intakes.order_by("-number").first()
+    _audit_read(request, patient, patient, "Progress read")
     return _render(
         request,
         patient,

@@ -358,6 +358,32 @@ def test_history_calendar_labels_days_in_text_and_refuses_future_months(cleared)
     assert client.get("/history/?month=nonsense").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("path", "summary"),
+    [
+        ("/", "Today read"),
+        ("/history/", "History read"),
+        ("/progress/", "Progress read"),
+        ("checkin", "Check-in read"),
+    ],
+    ids=["today", "history", "progress", "one-check-in"],
+)
+def test_portal_pages_of_health_data_leave_a_read_audit_row(cleared, path, summary):
+    patient, _ = cleared
+    client = signed_in(patient)
+    client.post("/checkin/", checkin_body())
+    if path == "checkin":
+        path = f"/history/{CheckIn.objects.get(patient=patient).pk}/"
+    assert client.get(path).status_code == 200
+    audit = AuditEvent.objects.get(action="read", summary=summary)
+    assert (audit.channel, audit.patient_id, audit.actor_id, audit.clinic_id) == (
+        Channel.PORTAL,
+        patient.pk,
+        patient.user_id,
+        patient.clinic_id,
+    )
+
+
 # Progress.
 
 
