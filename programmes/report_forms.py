@@ -24,6 +24,9 @@ from programmes.reports import (
 
 DEFAULT_PERIOD_DAYS = 30
 MAX_PERIOD_DAYS = 366
+# No record is older; it keeps the reports' date arithmetic (the default start, the
+# data-days window before the end) inside the calendar, where year 1 would overflow.
+EARLIEST_DAY = date(1900, 1, 1)
 BAND_CHOICES = [
     ("", "All bands"),
     *((band, AdherenceBand.LABELS[band]) for band in ("adherent", "partial", "low")),
@@ -61,6 +64,10 @@ class PeriodForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        for name in ("start", "end"):
+            day = cleaned.get(name)
+            if day is not None and day < EARLIEST_DAY:
+                self.add_error(name, f"The records hold nothing before {EARLIEST_DAY.year}.")
         if self.errors:
             return cleaned
         end = cleaned.get("end") or self.today

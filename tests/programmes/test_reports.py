@@ -513,6 +513,8 @@ def test_staff_clinicians_and_clinic_administrators_may_enter(worked_clinic, sta
         ({"band": "excellent"}, "Select a valid choice"),
         ({"template": "abc"}, "Select a valid choice"),
         ({"after": "not-a-cursor"}, "not valid"),
+        ({"end": "0001-01-05"}, "before 1900"),
+        ({"start": "0001-01-01", "end": "0001-01-10"}, "before 1900"),
     ],
     ids=[
         "not a date",
@@ -522,6 +524,8 @@ def test_staff_clinicians_and_clinic_administrators_may_enter(worked_clinic, sta
         "unknown band",
         "template not a number",
         "tampered page link",
+        "end so early its default start is before the calendar",
+        "period so early its data-days window is before the calendar",
     ],
 )
 def test_bad_filter_values_are_a_clear_message_and_a_400(
