@@ -337,11 +337,15 @@ class MyCheckInsView(AuditedReadMixin, generics.ListAPIView):
         summary="Check in after a session (a repeated idempotency key returns the first)",
     )
     def post(self, request):
-        patient = _own_patient(request)
+        # One query for the running plan with its patient; a patient with no running
+        # plan costs a second one, to tell "no programme" from "no patient record".
+        plan = checkins.own_running_plan(request.user)
+        patient = plan.patient if plan is not None else _own_patient(request)
         body = CheckInCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         result = checkins.checkin_submit(
             patient=patient,
+            plan=plan,
             data=checkins.CheckInInput(
                 exercise_ids=tuple(body.validated_data.pop("exercise_ids")),
                 symptoms=tuple(body.validated_data.pop("symptoms")),

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Avg
+from django.db import connection, transaction
+from django.db.models import Avg, OuterRef
 from django.utils import timezone
 
 from clinic.audit import audit_record
@@ -135,47 +136,126 @@ def running_plan(patient: Patient) -> Plan | None:
     )
 
 
+def own_running_plan(user) -> Plan | None:
+    """The signed-in patient's running plan, for a check-in: one query.
+
+    The plan comes with what `checkin_submit` reads: its patient (scoped to the
+    user, as `Patient.objects.for_user` scopes it), the clinic, the current step,
+    the screening, and the ids of the plan's exercises (`exercise_ids`).
+    """
+    return (
+        Plan.objects.for_user(user)
+        .running()
+        .filter(patient__user=user)
+        .select_related("current_step", "patient__current_screening__override", "patient__clinic")
+        .annotate(
+            exercise_ids=ArraySubquery(
+                PlanExercise.objects.filter(plan=OuterRef("pk")).order_by().values("pk")
+            )
+        )
+        .first()
+    )
+
+
+_LOOK_UP = object()  # `checkin_submit(plan=...)` not given: find the running plan
+
+# One statement stores the check-in or finds its key taken: the unique constraint, not
+# a read before the write, decides which request of a double submit stands.
+_INSERT_CHECKIN = """
+INSERT INTO programmes_checkin
+    (plan_id, patient_id, clinic_id, idempotency_key, local_date, submitted_at, completion,
+     step_id, inversion_angle_deg, inversion_seconds, pain_before, pain_after, symptoms, note)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT ON CONSTRAINT checkin_idempotency_unique DO NOTHING
+RETURNING id
+"""
+
+
+def _first_checkin(patient: Patient, key: uuid.UUID) -> CheckInResult | None:
+    """The check-in already stored under this key (a double submit or a retry), if any."""
+    existing = CheckIn.objects.filter(patient=patient, idempotency_key=key).first()
+    if existing is None:
+        return None
+    return CheckInResult(existing, False, classify_symptoms(existing.symptoms), False, False)
+
+
 @transaction.atomic
 def checkin_submit(
-    *, patient: Patient, data: CheckInInput, channel: str, request=None
+    *, patient: Patient, data: CheckInInput, channel: str, request=None, plan=_LOOK_UP
 ) -> CheckInResult:
-    """Store a check-in once, and act on its symptoms in the same transaction."""
+    """Store a check-in once, and act on its symptoms in the same transaction.
+
+    `plan`, when given, is the patient's running plan (None: they have none) as
+    `own_running_plan` reads it, so the caller's one query serves both.
+    """
     today = timezone.localtime(timezone.now(), patient.zone).date()
     errors = checkin_errors(data, today=today)
     if errors:
         raise ValidationError(errors)
-    existing = CheckIn.objects.filter(patient=patient, idempotency_key=data.idempotency_key).first()
-    if existing is not None:  # a double submit or a retry: the first one stands
-        return CheckInResult(existing, False, classify_symptoms(existing.symptoms), False, False)
-    plan = running_plan(patient)
+    if plan is _LOOK_UP:
+        plan = running_plan(patient)
     if plan is None:
+        first = _first_checkin(patient, data.idempotency_key)
+        if first is not None:  # sent before the plan ended: the first one stands
+            return first
         raise ValidationError({"plan": "You have no programme to check in to yet."})
-    exercises = list(PlanExercise.objects.filter(plan=plan, pk__in=data.exercise_ids))
-    if len(exercises) != len(set(data.exercise_ids)):
-        raise ValidationError({"exercise_ids": "Choose exercises from your own programme."})
+    exercise_ids = sorted(set(data.exercise_ids))
+    if exercise_ids:
+        known = getattr(plan, "exercise_ids", None)
+        if known is None:
+            known = PlanExercise.objects.filter(plan=plan).values_list("pk", flat=True)
+        if not set(exercise_ids) <= set(known):
+            first = _first_checkin(patient, data.idempotency_key)
+            if first is not None:
+                return first
+            raise ValidationError({"exercise_ids": "Choose exercises from your own programme."})
     inversion_step = plan.current_step if plan.inversion_active else None
-    try:
-        with transaction.atomic():
-            checkin = CheckIn.objects.create(
-                plan=plan,
-                patient=patient,
-                clinic_id=patient.clinic_id,
-                idempotency_key=data.idempotency_key,
-                local_date=data.local_date or today,
-                completion=data.completion,
-                step=inversion_step,
-                inversion_angle_deg=data.inversion_angle_deg if inversion_step else None,
-                inversion_seconds=data.inversion_seconds if inversion_step else None,
-                pain_before=data.pain_before,
-                pain_after=data.pain_after,
-                symptoms=sorted(set(data.symptoms)),
-                note=data.note.strip(),
-            )
-    except IntegrityError:
-        # The same key raced in from another request: that one stands.
+    checkin = CheckIn(
+        plan=plan,
+        patient=patient,
+        clinic_id=patient.clinic_id,
+        idempotency_key=data.idempotency_key,
+        local_date=data.local_date or today,
+        submitted_at=timezone.now(),
+        completion=data.completion,
+        step=inversion_step,
+        inversion_angle_deg=data.inversion_angle_deg if inversion_step else None,
+        inversion_seconds=data.inversion_seconds if inversion_step else None,
+        pain_before=data.pain_before,
+        pain_after=data.pain_after,
+        symptoms=sorted(set(data.symptoms)),
+        note=data.note.strip(),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_CHECKIN,
+            [
+                plan.pk,
+                patient.pk,
+                checkin.clinic_id,
+                checkin.idempotency_key,
+                checkin.local_date,
+                checkin.submitted_at,
+                checkin.completion,
+                checkin.step_id,
+                checkin.inversion_angle_deg,
+                checkin.inversion_seconds,
+                checkin.pain_before,
+                checkin.pain_after,
+                checkin.symptoms,
+                checkin.note,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        # The key is taken: this is a repeat, or the same key raced in from another
+        # request (the insert waited for it to commit). That one stands.
         existing = CheckIn.objects.get(patient=patient, idempotency_key=data.idempotency_key)
         return CheckInResult(existing, False, classify_symptoms(existing.symptoms), False, False)
-    checkin.exercises_done.set(exercises)
+    checkin.pk = row[0]
+    checkin._state.adding = False
+    checkin._state.db = connection.alias
+    _exercises_done_store(checkin, exercise_ids)
     audit_record(
         actor=getattr(request, "user", None),
         action="create",
@@ -222,6 +302,20 @@ def checkin_submit(
         plan_id = plan.pk
         transaction.on_commit(lambda: progression_evaluate.delay(plan_id))
     return CheckInResult(checkin, True, assessment, paused, went_back)
+
+
+def _exercises_done_store(checkin: CheckIn, exercise_ids: list[int]) -> None:
+    """The exercises done, in one insert; the check-in then knows them without a query."""
+    through = CheckIn.exercises_done.through
+    if exercise_ids:
+        through.objects.bulk_create(
+            [through(checkin_id=checkin.pk, planexercise_id=pk) for pk in exercise_ids]
+        )
+    # What a prefetch of `exercises_done` leaves: serializing the new check-in reads it.
+    done = PlanExercise.objects.filter(pk__in=exercise_ids)
+    done._result_cache = [PlanExercise(pk=pk, plan_id=checkin.plan_id) for pk in exercise_ids]
+    done._prefetch_done = True
+    checkin._prefetched_objects_cache = {"exercises_done": done}
 
 
 def _apply_mild_symptom_rule(plan: Plan, *, today: date) -> bool:

@@ -165,3 +165,62 @@ def test_progress_shows_adherence_pain_and_next_step(patient):
 
 def test_clinician_cannot_use_patient_endpoints(patient):
     assert api(patient.clinician).get("/api/v1/me/checkins/").status_code == 403
+
+
+def test_checkin_stores_the_exercises_done_and_answers_with_them(patient):
+    plan = patient.plans.get()
+    done = sorted(plan.exercises.values_list("pk", flat=True))[:2]
+    response = api(patient.user).post(
+        "/api/v1/me/checkins/", body(exercise_ids=[done[1], done[0], done[1]]), format="json"
+    )
+    assert response.status_code == 201
+    answered = response.json()["checkin"]
+    stored = CheckIn.objects.get(pk=answered["id"])
+    assert sorted(stored.exercises_done.values_list("pk", flat=True)) == done
+    assert sorted(answered["exercises_done"]) == done
+
+
+def test_checkin_with_another_plans_exercise_is_refused_and_stores_nothing(patient):
+    other = patient_with_portal()
+    screen(other)
+    template = ProgrammeTemplate.objects.get(name="Progressive inversion (default)")
+    foreign = services.plan_create_from_template(
+        patient=other, template=template, by=other.clinician
+    )
+    response = api(patient.user).post(
+        "/api/v1/me/checkins/",
+        body(exercise_ids=[foreign.exercises.values_list("pk", flat=True).first()]),
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "exercise_ids" in response.json()
+    assert CheckIn.objects.count() == 0
+
+
+def test_repeated_key_returns_the_first_checkin_after_the_plan_ended(patient):
+    client = api(patient.user)
+    data = body()
+    first = client.post("/api/v1/me/checkins/", data, format="json").json()["checkin"]
+    plan = patient.plans.get()
+    plan.status = "ended"
+    plan.save(update_fields=["status"])
+    again = client.post("/api/v1/me/checkins/", data, format="json")
+    assert again.status_code == 200
+    assert again.json()["checkin"]["id"] == first["id"]
+    assert CheckIn.objects.count() == 1
+
+
+# The patient's membership, the running plan with its patient, step, screening and
+# exercise ids (one query), then the savepoint the test's transaction makes of the
+# service's atomic block around three inserts: the check-in (or its key found taken,
+# in the same statement), its exercises done, the audit row. No read before the write,
+# and no read to answer.
+CHECKIN_POST_QUERIES = 1 + 1 + 1 + 3 + 1
+
+
+def test_api_checkin_costs_a_pinned_number_of_queries(patient, django_assert_num_queries):
+    client = api(patient.user)
+    done = list(patient.plans.get().exercises.values_list("pk", flat=True)[:2])
+    with django_assert_num_queries(CHECKIN_POST_QUERIES):
+        response = client.post("/api/v1/me/checkins/", body(exercise_ids=done), format="json")
+    assert response.status_code == 201
