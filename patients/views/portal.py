@@ -194,12 +194,18 @@ def _checkin_thanks(checkin: CheckIn, created: bool) -> str:
 # 3. History.
 
 
+# No record is older; the month before year 1's January would overflow `date`.
+EARLIEST_MONTH = date(1900, 1, 1)
+
+
 def _month_from(value: str | None, today: date) -> date:
     this_month = today.replace(day=1)
     try:
         year, month = (int(part) for part in (value or "").split("-"))
         chosen = date(year, month, 1)
     except ValueError:
+        return this_month
+    if chosen < EARLIEST_MONTH:
         return this_month
     return min(chosen, this_month)
 

@@ -356,6 +356,7 @@ def test_history_calendar_labels_days_in_text_and_refuses_future_months(cleared)
     future = client.get("/history/?month=2999-01").content.decode()
     assert f"{today:%B %Y}" in future
     assert client.get("/history/?month=nonsense").status_code == 200
+    assert client.get("/history/?month=0001-01").status_code == 200  # no month before it
 
 
 @pytest.mark.parametrize(
