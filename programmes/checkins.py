@@ -139,15 +139,17 @@ def running_plan(patient: Patient) -> Plan | None:
 def own_running_plan(user) -> Plan | None:
     """The signed-in patient's running plan, for a check-in: one query.
 
-    The plan comes with what `checkin_submit` reads: its patient (scoped to the
-    user, as `Patient.objects.for_user` scopes it), the clinic, the current step,
-    the screening, and the ids of the plan's exercises (`exercise_ids`).
+    The plan comes with what `checkin_submit` reads for every check-in: its
+    patient (scoped to the user, as `Patient.objects.for_user` scopes it), the
+    clinic, the current step, and the ids of the plan's exercises (`exercise_ids`).
+    Not the screening: only a step change reads it, and that locks and re-reads
+    the plan with it (`services._lock`); joining it here cost every check-in ~1.5 ms.
     """
     return (
         Plan.objects.for_user(user)
         .running()
         .filter(patient__user=user)
-        .select_related("current_step", "patient__current_screening__override", "patient__clinic")
+        .select_related("current_step", "patient__clinic")
         .annotate(
             exercise_ids=ArraySubquery(
                 PlanExercise.objects.filter(plan=OuterRef("pk")).order_by().values("pk")
