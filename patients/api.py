@@ -259,17 +259,11 @@ class MyReminderPreferencesView(GenericAPIView):
         patient = self.get_object()
         serializer = self.get_serializer(patient, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            patient = serializer.save()
-            audit_record(
-                actor=request.user,
-                action="update",
-                channel=Channel.API,
-                obj=patient,
-                clinic=patient.clinic,
-                patient_id=patient.pk,
-                summary="Reminder settings changed",
-                changes={k: str(v) for k, v in serializer.validated_data.items()},
-                request=request,
-            )
+        patient = services.patient_reminder_settings_update(
+            patient=patient,
+            changes=serializer.validated_data,
+            by=request.user,
+            channel=Channel.API,
+            request=request,
+        )
         return Response(self.get_serializer(patient).data)

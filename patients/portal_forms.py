@@ -437,12 +437,3 @@ class ReminderSettingsForm(forms.ModelForm):
         self.fields["time_zone"].choices = [
             (name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())
         ]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if cleaned.get("remind_by_sms") and not self.instance.phone:
-            self.add_error(
-                "remind_by_sms",
-                "The clinic has no mobile number for you yet: ask them to add it first.",
-            )
-        return cleaned

@@ -347,13 +347,6 @@ class ReminderPreferencesSerializer(serializers.ModelSerializer):
             reminders_opted_out="True: stop every reminder at once.",
         )
 
-    def validate(self, attrs):
-        if attrs.get("remind_by_sms") and not self.instance.phone:
-            raise serializers.ValidationError(
-                {"remind_by_sms": "There is no phone number on file: ask the clinic to add one."}
-            )
-        return attrs
-
 
 class AdherenceWeekSerializer(serializers.Serializer):
     week_start = serializers.DateField(help_text="Monday of the week.")

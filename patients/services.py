@@ -508,6 +508,47 @@ def invitation_accept(*, token: str, password: str, request=None):
     return user
 
 
+# Reminder settings (CLINICAL.md section 7), changed by the patient in the portal or the API.
+
+REMINDER_SETTINGS = (
+    "reminder_time",
+    "time_zone",
+    "remind_by_email",
+    "remind_by_sms",
+    "remind_in_portal",
+    "reminders_opted_out",
+)
+
+
+@transaction.atomic
+def patient_reminder_settings_update(
+    *, patient: Patient, changes: dict[str, Any], by, channel: str, request=None
+) -> Patient:
+    """Change some of a patient's reminder settings, audited; an opt-out holds at once."""
+    unknown = set(changes) - set(REMINDER_SETTINGS)
+    if unknown:
+        raise ValueError(f"Not reminder settings: {sorted(unknown)}")
+    if changes.get("remind_by_sms") and not patient.phone:
+        raise ValidationError(
+            {"remind_by_sms": "There is no mobile number on file: ask the clinic to add one."}
+        )
+    for name, value in changes.items():
+        setattr(patient, name, value)
+    patient.save(update_fields=[*changes, "updated_at"])
+    audit_record(
+        actor=by,
+        action="update",
+        channel=channel,
+        obj=patient,
+        clinic=patient.clinic,
+        patient_id=patient.pk,
+        summary="Reminder settings changed",
+        changes={name: str(value) for name, value in changes.items()},
+        request=request,
+    )
+    return patient
+
+
 # Data protection: a patient's subject-access export and erasure (clinic administrators only).
 
 ERASED_FIRST_NAME = "Erased"

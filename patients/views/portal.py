@@ -17,7 +17,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -43,6 +42,7 @@ from patients.services import (
     answers_from_json,
     intake_submit,
     patient_health_update,
+    patient_reminder_settings_update,
 )
 from programmes import services
 from programmes.adherence import patient_adherence, weekly_adherence
@@ -468,22 +468,19 @@ def settings(request: HttpRequest, patient: Patient) -> HttpResponse:
         request.POST if request.method == "POST" else None, instance=patient
     )
     if request.method == "POST" and form.is_valid():
-        changes = {name: str(form.cleaned_data[name]) for name in form.changed_data}
-        with transaction.atomic():
-            patient = form.save()
-            audit_record(
-                actor=request.user,
-                action="update",
+        try:
+            patient_reminder_settings_update(
+                patient=patient,
+                changes={name: form.cleaned_data[name] for name in form.changed_data},
+                by=request.user,
                 channel=Channel.PORTAL,
-                obj=patient,
-                clinic=patient.clinic,
-                patient_id=patient.pk,
-                summary="Reminder settings changed",
-                changes=changes,
                 request=request,
             )
-        messages.success(request, "Your reminder settings are saved.")
-        return redirect("portal:settings")
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Your reminder settings are saved.")
+            return redirect("portal:settings")
     return _render(request, patient, "settings.html", {"form": form})
 
 
