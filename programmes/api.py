@@ -343,17 +343,20 @@ class MyCheckInsView(AuditedReadMixin, generics.ListAPIView):
         patient = plan.patient if plan is not None else _own_patient(request)
         body = CheckInCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        exercise_ids = tuple(body.validated_data.pop("exercise_ids"))
         result = checkins.checkin_submit(
             patient=patient,
             plan=plan,
             data=checkins.CheckInInput(
-                exercise_ids=tuple(body.validated_data.pop("exercise_ids")),
+                exercise_ids=exercise_ids,
                 symptoms=tuple(body.validated_data.pop("symptoms")),
                 **body.validated_data,
             ),
             channel="api",
             request=request,
         )
+        if result.created:  # stored just now, exactly these: no re-query to answer
+            checkins.exercises_done_ids_known(result.checkin, exercise_ids)
         return Response(
             CheckInResultSerializer(result).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,

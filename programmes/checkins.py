@@ -307,15 +307,23 @@ def checkin_submit(
 
 
 def _exercises_done_store(checkin: CheckIn, exercise_ids: list[int]) -> None:
-    """The exercises done, in one insert; the check-in then knows them without a query."""
-    through = CheckIn.exercises_done.through
+    """The exercises done, in one insert (no read of the empty set first, as `.set` does)."""
     if exercise_ids:
+        through = CheckIn.exercises_done.through
         through.objects.bulk_create(
             [through(checkin_id=checkin.pk, planexercise_id=pk) for pk in exercise_ids]
         )
-    # What a prefetch of `exercises_done` leaves: serializing the new check-in reads it.
-    done = PlanExercise.objects.filter(pk__in=exercise_ids)
-    done._result_cache = [PlanExercise(pk=pk, plan_id=checkin.plan_id) for pk in exercise_ids]
+
+
+def exercises_done_ids_known(checkin: CheckIn, exercise_ids) -> None:
+    """Let a new check-in's `exercises_done` answer its ids without a query.
+
+    What a prefetch leaves, but each PlanExercise carries only its id and plan:
+    for serializing the ids (the API's answer), not for reading the exercises.
+    """
+    ids = sorted(set(exercise_ids))
+    done = PlanExercise.objects.filter(pk__in=ids)
+    done._result_cache = [PlanExercise(pk=pk, plan_id=checkin.plan_id) for pk in ids]
     done._prefetch_done = True
     checkin._prefetched_objects_cache = {"exercises_done": done}
 
