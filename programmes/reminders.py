@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from patients.models import Patient
+from patients.services import treatment_permission
 from programmes.channels import CHANNELS, ChannelError, Message
 from programmes.domain.reminders import DEFAULT_QUIET_HOURS, LATEST_REMINDER, NUDGE, NUDGE_AFTER
 from programmes.models import CheckIn, Plan, ReminderDelivery
@@ -163,8 +164,16 @@ def reminder_sweep(*, now: datetime | None = None, requeue_after: timedelta | No
     return total
 
 
-def _message(patient: Patient, plan: Plan | None, kind: str) -> Message:
-    step = plan.current_step if plan and plan.inversion_active else None
+def _inversion_step(plan: Plan | None, day: date):
+    """The step to name in a reminder: only if inversion runs and the screening gate agrees
+    on that day, as on the portal's Today (a lapsed screening or override names none)."""
+    if plan is None or not plan.inversion_active:
+        return None
+    return plan.current_step if treatment_permission(plan.patient, today=day).inversion else None
+
+
+def _message(patient: Patient, plan: Plan | None, kind: str, day: date) -> Message:
+    step = _inversion_step(plan, day)
     today = f"{step.describe()}, then your exercises" if step else "your exercises"
     link = f"{settings.PORTAL_BASE_URL.rstrip('/')}{reverse('portal:home')}"
     opening = "A gentle nudge" if kind == NUDGE else "Time for today's session"
@@ -229,7 +238,9 @@ def _context(rows: list[ReminderDelivery]) -> tuple[dict[int, Plan], set]:
     plans = {
         plan.patient_id: plan
         for plan in Plan.objects.filter(patient_id__in=patient_ids, status="active").select_related(
-            "current_step"
+            "current_step",
+            "patient__current_screening__override",
+            "patient__current_screening__referral",
         )
     }
     checked_in = set(
@@ -281,7 +292,9 @@ def _deliver(row: ReminderDelivery, plan: Plan | None) -> None:
     """Send through the row's channel and set its outcome: sent, pending (retry) or failed."""
     try:
         CHANNELS[row.channel].send(
-            delivery=row, patient=row.patient, message=_message(row.patient, plan, row.kind)
+            delivery=row,
+            patient=row.patient,
+            message=_message(row.patient, plan, row.kind, row.local_date),
         )
     except ChannelError as error:
         row.last_error = str(error)[:500]

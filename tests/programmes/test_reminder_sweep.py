@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from programmes.models import CheckIn, Plan, PortalNotice, ReminderDelivery
+from programmes import services
+from programmes.models import CheckIn, Plan, PortalNotice, ProgrammeTemplate, ReminderDelivery
 from programmes.reminders import reminder_send_batch, reminder_sweep
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +210,29 @@ def test_email_reminder_is_marked_sent_after_it_left(mailoutbox):
     row.refresh_from_db()
     assert (row.status, row.attempts, row.last_error) == ("sent", 1, "")
     assert [message.to for message in mailoutbox] == [[patient.email]]
+
+
+@pytest.mark.parametrize(
+    ("lapsed", "names_step"),
+    [(False, True), (True, False)],
+    ids=["cleared: the step is named", "screening lapsed: no step, only exercises"],
+)
+def test_reminder_names_the_inversion_step_only_while_the_screening_allows_it(lapsed, names_step):
+    patient = PatientFactory(remind_by_email=False, remind_in_portal=True)
+    screen(patient)
+    template = ProgrammeTemplate.objects.get(name="Progressive inversion (default)")
+    plan = services.plan_create_from_template(
+        patient=patient, template=template, by=patient.clinician
+    )
+    services.plan_activate(plan=plan, by=patient.clinician)
+    today = services.patient_today(patient)
+    if lapsed:  # before the expiry sweep has paused the plan
+        patient.current_screening.valid_until = today - timedelta(days=1)
+        patient.current_screening.save(update_fields=["valid_until"])
+    row = ReminderDelivery.objects.create(
+        patient=patient, clinic=patient.clinic, local_date=today, kind="reminder", channel="portal"
+    )
+    assert reminder_send_batch([row.pk]) == []
+    text = PortalNotice.objects.get(patient=patient).message
+    assert ("20°" in text) is names_step
+    assert "your exercises" in text
