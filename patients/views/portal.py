@@ -288,7 +288,9 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
     current = prescription.inversion
     steps = list(plan.inversion_steps.order_by("order")) if current else []
     upcoming = [s for s in steps if s.order > current.order]
-    intake = patient.intakes.order_by("-number").first()
+    # The start is the first intake (as the staff reports count ODI change), not a health
+    # update's re-screen, which carries the same scores under a later date.
+    intake = patient.intakes.order_by("number").first()
     _audit_read(request, patient, patient, "Progress read")
     return _render(
         request,

@@ -399,6 +399,16 @@ def test_progress_shows_charts_with_tables_and_the_next_step(cleared):
     assert "26.7%" in html or "%" in html  # the baseline ODI from the intake
 
 
+def test_progress_counts_oswestry_change_from_the_first_intake(inversion_template):
+    patient = patient_with_portal()
+    first_day = services.patient_today(patient) - timedelta(days=20)
+    screen(patient, taken_on=first_day)
+    active_plan(patient, inversion_template)
+    screen(patient)  # a later re-screen: same scores, a later date
+    html = signed_in(patient).get("/progress/").content.decode()
+    assert f'{first_day.day} {first_day:%b %Y} <span class="muted">(start)</span>' in html
+
+
 def lapse_screening(patient) -> None:
     """The screening ran out yesterday and no sweep has paused the plan yet."""
     screening = patient.current_screening
