@@ -29,7 +29,7 @@ def main() -> int:
 
     from bench.progress import say
 
-    refusal = _refuse_shared_stores()
+    refusal = refuse_shared_stores()
     if refusal:
         say(refusal)
         return 2
@@ -69,7 +69,7 @@ def main() -> int:
     return 1 if broken else 0
 
 
-def _refuse_shared_stores() -> str | None:
+def refuse_shared_stores() -> str | None:
     """The bench writes and deletes freely: never against the demo's database or Redis db 0."""
     from django.conf import settings
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -202,7 +203,17 @@ def test_the_foreign_key_check_by_set_finds_a_dangling_reference(small_clinic):
 
 
 @pytest.mark.django_db
-def test_the_command_builds_the_clinic_once_then_reuses_it(capsys):
+def test_the_command_refuses_a_database_that_is_not_the_benchs(monkeypatch):
+    monkeypatch.delenv("BENCH_ALLOW_ANY_STORE", raising=False)
+    monkeypatch.setitem(settings.DATABASES["default"], "NAME", "inverto")
+    with pytest.raises(CommandError, match="refusing to run against database 'inverto'"):
+        call_command("synthetic_clinic", "--patients", "20", "--days", "10")
+    assert not Patient.objects.filter(clinic__slug="synthetic-20x10").exists()
+
+
+@pytest.mark.django_db
+def test_the_command_builds_the_clinic_once_then_reuses_it(capsys, monkeypatch):
+    monkeypatch.setenv("BENCH_ALLOW_ANY_STORE", "1")  # the test database is not named *bench*
     call_command("synthetic_clinic", "--patients", "20", "--days", "10")
     first = capsys.readouterr()
     call_command("synthetic_clinic", "--patients", "20", "--days", "10")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from bench import synthetic
 from bench.progress import Progress, say
+from bench.run import refuse_shared_stores
 
 
 class Command(BaseCommand):
@@ -27,6 +28,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, patients: int, days: int, reminders: bool, **options) -> None:
+        # The same guard as `make bench`: never thousands of accounts in the demo's stores.
+        refusal = refuse_shared_stores()
+        if refusal:
+            raise CommandError(refusal)
         specs = [dataclasses.replace(synthetic.CLINIC_SPEC, patients=patients, days=days)]
         if reminders:
             specs.append(synthetic.REMINDER_SPEC)
