@@ -245,7 +245,7 @@ class MyReminderPreferencesView(GenericAPIView):
     access = Access(read=PATIENT_ROLES, write=PATIENT_ROLES)
 
     def get_object(self) -> Patient:
-        patient = Patient.objects.for_user(self.request.user).filter(user=self.request.user).first()
+        patient = Patient.objects.own(self.request.user).first()
         if patient is None:
             raise PermissionDenied("No patient record is linked to this account.")
         return patient

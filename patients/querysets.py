@@ -23,6 +23,10 @@ class PatientQuerySet(models.QuerySet):
             return self.filter(user=user, clinic_id=membership.clinic_id)
         return self.filter(clinic_id=membership.clinic_id)
 
+    def own(self, user) -> PatientQuerySet:
+        """The signed-in user's own patient record (none for staff-side accounts)."""
+        return self.for_user(user).filter(user=user)
+
     def with_screening(self) -> PatientQuerySet:
         return self.select_related("current_screening", "clinician", "clinic")
 

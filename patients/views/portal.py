@@ -72,10 +72,7 @@ def patient_view(view: PortalView) -> PortalView:
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         patient = (
-            Patient.objects.for_user(request.user)
-            .filter(user=request.user)
-            .select_related("clinic", "current_screening")
-            .first()
+            Patient.objects.own(request.user).select_related("clinic", "current_screening").first()
         )
         if patient is None:
             if request.user.is_staff:
