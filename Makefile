@@ -46,7 +46,7 @@ run: install
 
 # Fresh second-factor codes for the demo's staff logins (while `make run` is up).
 codes: install
-	@$(PY) manage.py demo_data --codes
+	@DEBUG=true $(PY) manage.py demo_data --codes
 
 test: install chromium
 	REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -115,7 +115,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # JIT off for every connection: the adherence day grid's generate_series makes the
 # planner expect millions of rows, so JIT compiled for seconds (5 of 8 s of the staff
 # overview at 10,000 patients) to save milliseconds. Short OLTP queries never gain.
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+_db_options["options"] = f"{_db_options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = (

@@ -9,8 +9,9 @@ from base64 import b32encode
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from django_otp.oath import TOTP
@@ -81,6 +82,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            # The demo's password and second-factor secrets are in this file: public logins.
+            raise CommandError(
+                "demo_data makes logins whose password and codes are public; it runs only "
+                "with DEBUG=true (a development machine or a throwaway demo stack)"
+            )
         if options["codes"]:
             self._print_codes()
             return
