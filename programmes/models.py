@@ -550,6 +550,7 @@ class ReminderDelivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -566,9 +567,9 @@ class ReminderDelivery(models.Model):
                 name="reminder_pending_idx",
             ),
             models.Index(
-                fields=["enqueued_at"],
+                fields=["claimed_at"],
                 condition=models.Q(status="sending"),
-                name="reminder_sending_idx",
+                name="reminder_sending_claimed_idx",
             ),
         ]
 

@@ -159,7 +159,7 @@ def reminder_sweep(*, now: datetime | None = None, requeue_after: timedelta | No
         if len(ids) < 10_000:
             break
     ReminderDelivery.objects.filter(
-        status=ReminderDelivery.Status.SENDING, enqueued_at__lt=now - requeue_after
+        status=ReminderDelivery.Status.SENDING, claimed_at__lt=now - requeue_after
     ).update(status=ReminderDelivery.Status.FAILED, last_error=INTERRUPTED)
     return total
 
@@ -272,7 +272,7 @@ def _send_chunk(delivery_ids: list[int]) -> list[int]:
     for row in due:
         _deliver(row, plans.get(row.patient_id))
     _record(due)
-    return [row.pk for row in due if row.status == ReminderDelivery.Status.PENDING]
+    return [row.pk for row in rows if row.status == ReminderDelivery.Status.PENDING]
 
 
 def _record(rows: list[ReminderDelivery]) -> None:
@@ -282,9 +282,14 @@ def _record(rows: list[ReminderDelivery]) -> None:
         outcomes[(row.status, row.attempts, row.last_error)].append(row.pk)
     now = timezone.now()
     for (status, attempts, last_error), ids in outcomes.items():
-        sent_at = now if status == ReminderDelivery.Status.SENT else None
         ReminderDelivery.objects.filter(pk__in=ids).update(
-            status=status, attempts=attempts, last_error=last_error, sent_at=sent_at
+            status=status,
+            attempts=attempts,
+            last_error=last_error,
+            sent_at=now if status == ReminderDelivery.Status.SENT else None,
+            # When a row went out to a channel outside the database: the sweep records
+            # a row still `sending` long after this as interrupted.
+            **({"claimed_at": now} if status == ReminderDelivery.Status.SENDING else {}),
         )
 
 

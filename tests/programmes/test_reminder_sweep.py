@@ -190,6 +190,10 @@ def test_an_outside_channel_killed_mid_send_is_never_sent_again(monkeypatch):
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("sending", 1)
 
+    assert row.claimed_at is not None
+    # The test's clock is `moment`: the worker claimed the row then.
+    ReminderDelivery.objects.filter(pk=row.pk).update(claimed_at=moment)
+
     # The task is redelivered and the sweep runs again: nothing goes out a second time.
     assert reminder_send_batch([row.pk]) == []
     assert (
@@ -199,6 +203,19 @@ def test_an_outside_channel_killed_mid_send_is_never_sent_again(monkeypatch):
     row.refresh_from_db()
     assert row.status == "failed"
     assert row.last_error.startswith("interrupted while sending")
+
+
+def test_a_row_claimed_recently_is_not_called_interrupted(monkeypatch):
+    """The sweep waits for the claim time, not the (older) enqueue time, of a row `sending`."""
+    patient = enrolled("Europe/London", time(18, 0), remind_by_email=True, remind_in_portal=False)
+    moment = datetime(2026, 6, 1, 17, 30, tzinfo=UTC)
+    reminder_sweep(now=moment)
+    row = ReminderDelivery.objects.get(patient=patient)
+    late_claim = moment + timedelta(minutes=30)
+    ReminderDelivery.objects.filter(pk=row.pk).update(status="sending", claimed_at=late_claim)
+    reminder_sweep(now=late_claim + timedelta(minutes=1), requeue_after=timedelta(minutes=10))
+    row.refresh_from_db()
+    assert row.status == "sending"
 
 
 def test_email_reminder_is_marked_sent_after_it_left(mailoutbox):
