@@ -186,8 +186,7 @@ class PatientViewSet(
 
         patient = self.get_object()
         today = patient_today(patient)
-        week = adherence.patient_adherence(patient.pk, start=today - timedelta(days=6), end=today)
-        month = adherence.patient_adherence(patient.pk, start=today - timedelta(days=29), end=today)
+        recent = adherence.recent_adherence(patient.pk, today=today)
         audit_reads(
             request, [patient], subject=patient_subject, summary="Adherence read through the API"
         )
@@ -195,10 +194,10 @@ class PatientViewSet(
             AdherenceSerializer(
                 {
                     "patient": patient.pk,
-                    "day": today,
-                    "adherence_7_days": week.ratio,
-                    "adherence_30_days": month.ratio,
-                    "band_30_days": month.band,
+                    "day": recent.through,
+                    "adherence_7_days": recent.last_7_days.ratio,
+                    "adherence_30_days": recent.last_30_days.ratio,
+                    "band_30_days": recent.last_30_days.band,
                     "weeks": adherence.weekly_adherence(
                         patient.pk, start=today - timedelta(days=83), end=today
                     ),

@@ -363,7 +363,10 @@ class AdherenceWeekSerializer(serializers.Serializer):
 
 class AdherenceSerializer(serializers.Serializer):
     patient = serializers.IntegerField(help_text="The patient (id).")
-    day = serializers.DateField(help_text="The patient's local date the figures end on.")
+    day = serializers.DateField(
+        help_text="The patient's local date the figures end on: today once the patient has "
+        "checked in today, else yesterday (an unfinished day is not a missed one)."
+    )
     adherence_7_days = serializers.FloatField(
         allow_null=True, help_text="Last 7 days: completed ÷ prescribed; null if none prescribed."
     )

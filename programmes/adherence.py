@@ -10,7 +10,7 @@ can't lift adherence above what was prescribed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import connection
 
@@ -115,3 +115,50 @@ def weekly_adherence(patient_id: int, *, start: date, end: date) -> list[WeekAdh
             WeekAdherence(week, Adherence(int(prescribed), float(completed)))
             for week, prescribed, completed in cursor.fetchall()
         ]
+
+
+@dataclass(frozen=True)
+class RecentAdherence:
+    through: date  # the last day counted: today once checked in, else yesterday
+    last_7_days: Adherence
+    last_30_days: Adherence
+
+
+RECENT_SQL = """
+, bounds AS (
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM programmes_checkin c
+                              WHERE c.patient_id = %(patient)s AND c.local_date = %(today)s)
+                THEN %(today)s::date ELSE %(today)s::date - 1 END AS through
+)
+SELECT b.through,
+       count(g.day) FILTER (WHERE g.day BETWEEN b.through - 6 AND b.through),
+       COALESCE(sum(g.completed) FILTER (WHERE g.day BETWEEN b.through - 6 AND b.through), 0),
+       count(g.day) FILTER (WHERE g.day BETWEEN b.through - 29 AND b.through),
+       COALESCE(sum(g.completed) FILTER (WHERE g.day BETWEEN b.through - 29 AND b.through), 0)
+  FROM bounds b LEFT JOIN grid g ON true
+ GROUP BY b.through
+"""
+
+
+def recent_adherence(patient_id: int, *, today: date) -> RecentAdherence:
+    """The last 7 and 30 days, in one query: the figure the portal and the API both show.
+
+    An unfinished day is not a missed one: today counts once the patient has checked
+    in, and until then both windows end yesterday (still 7 and 30 days long).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _grid("p.patient_id = %(patient)s") + RECENT_SQL,
+            {
+                "start": today - timedelta(days=30),
+                "end": today,
+                "today": today,
+                "patient": patient_id,
+            },
+        )
+        through, week_prescribed, week_done, month_prescribed, month_done = cursor.fetchone()
+    return RecentAdherence(
+        through=through,
+        last_7_days=Adherence(int(week_prescribed), float(week_done)),
+        last_30_days=Adherence(int(month_prescribed), float(month_done)),
+    )

@@ -45,7 +45,7 @@ from patients.services import (
     patient_reminder_settings_update,
 )
 from programmes import services
-from programmes.adherence import patient_adherence, weekly_adherence
+from programmes.adherence import recent_adherence, weekly_adherence
 from programmes.checkins import (
     checkin_calendar,
     checkin_submit,
@@ -274,9 +274,8 @@ def checkin_detail(request: HttpRequest, patient: Patient, pk: int) -> HttpRespo
 @patient_view
 def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
     today = services.patient_today(patient)
-    # Today counts once the patient has checked in; until then the week runs to yesterday.
-    checked_in_today = CheckIn.objects.filter(patient=patient, local_date=today).exists()
-    end = today if checked_in_today else today - timedelta(days=1)
+    recent = recent_adherence(patient.pk, today=today)
+    end = recent.through
     first_week = today - timedelta(days=today.weekday() + 7 * (ADHERENCE_WEEKS - 1))
     # The steps are shown only when today's prescription includes inversion: the same
     # gate as Today (plan paused, inversion paused, screening or override lapsed).
@@ -298,7 +297,7 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
             "weeks": weekly_adherence(patient.pk, start=first_week, end=end)
             if end >= first_week
             else [],
-            "last_30": patient_adherence(patient.pk, start=today - timedelta(days=29), end=end),
+            "last_30": recent.last_30_days,
             "band_labels": AdherenceBand.LABELS,
             "plan": plan,
             "steps": steps,
