@@ -21,6 +21,7 @@ from django.db.models import Avg, OuterRef
 from django.utils import timezone
 
 from clinic.audit import audit_record
+from patients import services as patient_services
 from patients.domain.outcomes import score_odi
 from patients.models import Patient
 from programmes import services
@@ -127,11 +128,15 @@ def alert_raise(
     return True
 
 
+# What `patients.services.treatment_permission` reads, joined to the plan's patient.
+_GATE_RELATED = ("patient__current_screening__override", "patient__current_screening__referral")
+
+
 def running_plan(patient: Patient) -> Plan | None:
     return (
         Plan.objects.running()
         .filter(patient=patient)
-        .select_related("current_step", "patient__current_screening__override", "patient__clinic")
+        .select_related("current_step", *_GATE_RELATED, "patient__clinic")
         .first()
     )
 
@@ -141,15 +146,16 @@ def own_running_plan(user) -> Plan | None:
 
     The plan comes with what `checkin_submit` reads for every check-in: its
     patient (scoped to the user, as `Patient.objects.for_user` scopes it), the
-    clinic, the current step, and the ids of the plan's exercises (`exercise_ids`).
-    Not the screening: only a step change reads it, and that locks and re-reads
-    the plan with it (`services._lock`); joining it here cost every check-in ~1.5 ms.
+    clinic, the current step, the screening with its override and referral (the
+    gate decides whether today's check-in records an inversion step: a lapsed
+    screening refuses it before the expiry sweep pauses the plan), and the ids of
+    the plan's exercises (`exercise_ids`).
     """
     return (
         Plan.objects.for_user(user)
         .running()
         .filter(patient__user=user)
-        .select_related("current_step", "patient__clinic")
+        .select_related("current_step", *_GATE_RELATED, "patient__clinic")
         .annotate(
             exercise_ids=ArraySubquery(
                 PlanExercise.objects.filter(plan=OuterRef("pk")).order_by().values("pk")
@@ -171,6 +177,23 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT ON CONSTRAINT checkin_idempotency_unique DO NOTHING
 RETURNING id
 """
+
+
+INVERSION_NOT_PERMITTED = (
+    "Inversion is not allowed at the moment: your clinician will review it. "
+    "Check in without the inversion angle and time."
+)
+
+
+def _inversion_permitted_today(plan: Plan, today: date) -> bool:
+    """Today's treatment permission (the screening gate, as `prescription_for` asks it):
+    a lapsed screening or override refuses inversion before the expiry sweep pauses
+    the plan, so the plan's own `inversion_active` is not enough.
+
+    `plan.patient` comes with its screening, override and referral (`running_plan`,
+    `own_running_plan`), so asking costs no query.
+    """
+    return patient_services.treatment_permission(plan.patient, today=today).inversion
 
 
 def _first_checkin(patient: Patient, key: uuid.UUID) -> CheckInResult | None:
@@ -211,7 +234,17 @@ def checkin_submit(
             if first is not None:
                 return first
             raise ValidationError({"exercise_ids": "Choose exercises from your own programme."})
-    inversion_step = plan.current_step if plan.inversion_active else None
+    # The plan may run inversion while today's gate refuses it (a lapsed screening or
+    # override the expiry sweep has not yet paused): then nothing is recorded as inversion.
+    gate_refuses = plan.inversion_active and not _inversion_permitted_today(plan, today)
+    inversion_step = plan.current_step if plan.inversion_active and not gate_refuses else None
+    if gate_refuses and (
+        data.inversion_angle_deg is not None or data.inversion_seconds is not None
+    ):
+        first = _first_checkin(patient, data.idempotency_key)
+        if first is not None:  # sent while inversion was allowed: the first one stands
+            return first
+        raise ValidationError({"inversion_angle_deg": INVERSION_NOT_PERMITTED})
     checkin = CheckIn(
         plan=plan,
         patient=patient,
@@ -298,7 +331,9 @@ def checkin_submit(
             message=f"Pain {worst_pain}/10 reported on {checkin.local_date}.",
             dedupe_key=f"pain:{patient.pk}:{checkin.local_date}",
         )
-    if plan.auto_advance and not assessment.stop:
+    # While today's gate refuses inversion (a lapsed screening the sweep has not yet
+    # paused) there is nothing to progress, and the database refuses the plan's save.
+    if plan.auto_advance and not assessment.stop and not gate_refuses:
         from programmes.tasks import progression_evaluate
 
         plan_id = plan.pk

@@ -224,3 +224,61 @@ def test_api_checkin_costs_a_pinned_number_of_queries(patient, django_assert_num
     with django_assert_num_queries(CHECKIN_POST_QUERIES):
         response = client.post("/api/v1/me/checkins/", body(exercise_ids=done), format="json")
     assert response.status_code == 201
+
+
+def lapse_screening(patient) -> None:
+    """The screening ran out yesterday (patient's local date) and no sweep has paused the plan."""
+    screening = patient.current_screening
+    screening.valid_until = services.patient_today(patient) - timedelta(days=1)
+    screening.save(update_fields=["valid_until"])
+
+
+def test_api_checkin_with_inversion_is_refused_once_the_screening_has_lapsed(patient):
+    lapse_screening(patient)
+    assert patient.plans.get().inversion_active  # only today's gate refuses inversion
+    response = api(patient.user).post("/api/v1/me/checkins/", body(), format="json")
+    assert response.status_code == 400
+    assert "inversion_angle_deg" in response.json()
+    assert not CheckIn.objects.exists()
+
+
+def test_api_checkin_without_inversion_after_the_screening_lapsed_records_no_step(patient):
+    lapse_screening(patient)
+    response = api(patient.user).post(
+        "/api/v1/me/checkins/",
+        body(inversion_angle_deg=None, inversion_seconds=None),
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["checkin"]["step"] is None
+    stored = CheckIn.objects.get()
+    assert stored.step_id is None
+    assert stored.inversion_angle_deg is None and stored.inversion_seconds is None
+
+
+def test_checkins_after_the_screening_lapsed_never_count_toward_progression(
+    patient, django_capture_on_commit_callbacks
+):
+    plan = patient.plans.get()
+    plan.auto_advance = True
+    plan.save(update_fields=["auto_advance"])
+    lapse_screening(patient)
+    today = services.patient_today(patient)
+    with django_capture_on_commit_callbacks() as callbacks:
+        for day in range(3):
+            checkins.checkin_submit(
+                patient=patient,
+                data=checkins.CheckInInput(
+                    idempotency_key=uuid.uuid4(),
+                    completion="done",
+                    local_date=today - timedelta(days=day),
+                    pain_before=5,
+                    pain_after=4,
+                ),
+                channel="portal",
+            )
+    assert CheckIn.objects.count() == 3
+    assert not CheckIn.objects.filter(step__isnull=False).exists()
+    assert callbacks == []  # no automatic progression run for sessions without inversion
+    records = services.recent_checkin_records(plan, today)
+    assert [r.inversion_done for r in records] == [False, False, False]
