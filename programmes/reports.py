@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -366,10 +366,17 @@ AT_RISK_REASONS = {
     "screening_due": "Screening expired or expiring",
 }
 
+# "Today" is each patient's own date at `now` (check-ins' local_date is theirs too):
+# a patient in New York has their own 7-day window and stop-symptom days, not the clinic's.
+PATIENT_TODAY = "(%(now)s::timestamptz AT TIME ZONE pt.time_zone)::date"
+
 AT_RISK_SQL = f"""
 , seven AS (
+    -- The grid spans every zone's possible today; each patient keeps their own seven days.
     SELECT g.patient_id, count(*) AS prescribed, sum(g.completed) AS completed
-      FROM grid g GROUP BY g.patient_id
+      FROM grid g JOIN patients_patient pt ON pt.id = g.patient_id
+     WHERE g.day BETWEEN {PATIENT_TODAY} - %(back_days)s AND {PATIENT_TODAY}
+     GROUP BY g.patient_id
 ),
 risk AS (
     SELECT pt.id AS patient_id, pt.last_name || ', ' || pt.first_name AS name,
@@ -378,9 +385,12 @@ risk AS (
            s.prescribed AS prescribed7, s.completed AS completed7,
            s.completed / NULLIF(s.prescribed, 0) AS ratio7,
            lc.last_at,
-           COALESCE(lc.last_at, p.start_date::timestamptz) AS last_seen,
+           -- Never checked in: silent since the start of the plan's first day, where they live.
+           COALESCE(lc.last_at, p.start_date::timestamp AT TIME ZONE pt.time_zone) AS last_seen,
+           {PATIENT_TODAY} AS local_today,
            EXISTS (SELECT 1 FROM programmes_checkin c
-                    WHERE c.patient_id = pt.id AND c.local_date > %(today)s::date - %(stop_days)s
+                    WHERE c.patient_id = pt.id
+                      AND c.local_date > {PATIENT_TODAY} - %(stop_days)s
                       AND c.symptoms <> '{{{{}}}}' -- matches checkin_symptom_day_idx
                       AND c.symptoms && %(stop_codes)s::varchar[]) AS stop_symptom,
            sc.valid_until
@@ -398,7 +408,7 @@ flagged AS (
            (COALESCE(r.prescribed7, 0) >= %(min_prescribed)s
                 AND r.completed7 < %(low)s * r.prescribed7) AS low_adherence,
            (r.plan_status = 'active' AND r.last_seen <= %(now)s - %(silence)s::interval) AS silent,
-           (r.valid_until IS NULL OR r.valid_until <= %(today)s::date + %(due_days)s)
+           (r.valid_until IS NULL OR r.valid_until <= r.local_today + %(due_days)s)
                AS screening_due
       FROM risk r
 )
@@ -474,11 +484,10 @@ def _at_risk_sql(sort: str) -> tuple[str, str]:
 def _at_risk_params(
     filters: Filters, *, now: datetime, reason: str | None, after: str | None, limit: int | None
 ) -> dict[str, Any]:
-    today = timezone.localtime(now).date()
     after_value, after_id = decode_cursor(after) if after else (None, None)
     params = filters.params(
         now=now,
-        today=today,
+        back_days=LOW_ADHERENCE_WINDOW_DAYS - 1,
         silence=timedelta(hours=NO_CHECKIN_ALERT_HOURS),
         stop_codes=sorted(STOP_SYMPTOMS),
         stop_days=STOP_SYMPTOM_DAYS,
@@ -490,9 +499,12 @@ def _at_risk_params(
         after_id=after_id,
         limit=limit,
     )
-    # Seven-day adherence, as the alert rule counts it: today and the six days before.
-    params["start"] = today - timedelta(days=LOW_ADHERENCE_WINDOW_DAYS - 1)
-    params["end"] = today
+    # Seven-day adherence, as the alert rule counts it: today and the six days before, in
+    # each patient's own zone. The grid covers every zone's today (UTC-12 to UTC+14 lie
+    # within a day of UTC's date); the query narrows it per patient.
+    utc_day = now.astimezone(UTC).date()
+    params["start"] = utc_day - timedelta(days=1 + LOW_ADHERENCE_WINDOW_DAYS - 1)
+    params["end"] = utc_day + timedelta(days=1)
     return params
 
 

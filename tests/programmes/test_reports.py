@@ -375,6 +375,51 @@ def test_low_seven_day_adherence_is_at_risk(at_risk_clinic):
     assert [(r.name, r.prescribed_7, r.completed_7) for r in rows] == [("Low, Lou", 7, 1.0)]
 
 
+NEW_YORK = ZoneInfo("America/New_York")
+# 02:00 UTC on Thursday 15 January 2026: already the 15th at the (London) clinic, still
+# the evening of Wednesday the 14th for a patient in New York.
+EARLY_UTC = datetime(2026, 1, 15, 2, 0, tzinfo=ZoneInfo("UTC"))
+
+
+def test_at_risk_counts_seven_days_and_stop_symptoms_in_the_patients_own_zone(at_risk_clinic):
+    ny_today = EARLY_UTC.astimezone(NEW_YORK).date()
+    assert (ny_today, timezone.localtime(EARLY_UTC, LONDON).date()) == (
+        date(2026, 1, 14),
+        date(2026, 1, 15),
+    )
+    patient = make_patient(at_risk_clinic["clinic"], at_risk_clinic["owner"], "Nia", "York")
+    Patient.objects.filter(pk=patient.pk).update(time_zone="America/New_York")
+    plan = make_plan(patient, start=ny_today - timedelta(days=20))
+    # Every one of their own last seven days done (8 to 14 January); nothing on the 15th,
+    # which has not begun for them. A stop symptom on the 8th: within their seven days.
+    for n in range(7):
+        day = ny_today - timedelta(days=n)
+        check_in(plan, day, symptoms=["chest_pain"] if n == 6 else [])
+    CheckIn.objects.filter(plan=plan).update(submitted_at=EARLY_UTC - timedelta(hours=3))
+    rows = reports.at_risk(
+        reports.Filters(at_risk_clinic["clinic"].pk, START, END), now=EARLY_UTC, sort="name"
+    )
+    row = next(r for r in rows if r.patient_id == patient.pk)
+    assert (row.prescribed_7, row.completed_7, row.low_adherence) == (7, 7.0, False)
+    assert row.stop_symptom is True
+
+
+def test_a_plan_never_checked_in_is_silent_from_midnight_where_the_patient_lives(
+    at_risk_clinic,
+):
+    patient = make_patient(at_risk_clinic["clinic"], at_risk_clinic["owner"], "Ned", "Newyork")
+    Patient.objects.filter(pk=patient.pk).update(time_zone="America/New_York")
+    # Started Tuesday 13 January in New York: 05:00 UTC, 45 h before EARLY_UTC (not yet
+    # 49 h silent); midnight UTC of the 13th would already be 50 h.
+    make_plan(patient, start=date(2026, 1, 13))
+    filters = reports.Filters(at_risk_clinic["clinic"].pk, START, END)
+    row = next(r for r in reports.at_risk(filters, now=EARLY_UTC) if r.patient_id == patient.pk)
+    assert row.silent is False
+    later = EARLY_UTC + timedelta(hours=4)  # 49 h after 05:00 UTC on the 13th
+    row = next(r for r in reports.at_risk(filters, now=later) if r.patient_id == patient.pk)
+    assert row.silent is True
+
+
 @pytest.mark.parametrize(
     "sort", ["name", "-name", "adherence", "-adherence", "last_checkin", "screening", "-screening"]
 )
