@@ -70,10 +70,11 @@ def audit_reads(
     *,
     subject: Callable[[models.Model], tuple[int | None, int | None]],
     summary: str = "Read through the API",
+    channel: str = AuditEvent.Channel.API,
 ) -> None:
     """One `read` row per record shown, in one INSERT (a page of 200 is still one query).
 
-    `subject(row)` gives (clinic id, patient id) of the record.
+    `subject(row)` gives (clinic id, patient id) of the record; `channel` where it was shown.
     """
     user = request.user
     actor = user if getattr(user, "is_authenticated", False) else None
@@ -87,7 +88,7 @@ def audit_reads(
                 clinic_id=clinic_id,
                 patient_id=patient_id,
                 action=AuditEvent.Action.READ,
-                channel=AuditEvent.Channel.API,
+                channel=channel,
                 object_type=row._meta.label_lower,
                 object_id=str(row.pk),
                 summary=summary[:300],

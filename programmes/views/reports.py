@@ -1,8 +1,9 @@
 """The staff reports: thin views over `programmes.reports`, scoped to the user's clinic.
 
 Each view checks the GET filters with a form (a bad value is a 400 with a
-message), calls one report function, and renders. Reads of one patient's
-health data and every export are written to the audit trail.
+message), calls one report function, and renders. Every page that shows
+patients' health data (the lists too: one row per patient listed, in one
+INSERT) and every export are written to the audit trail.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.api import audit_reads
 from clinic.audit import audit_record
+from clinic.models import AuditEvent
 from patients.models import Patient
 from patients.templatetags.portal_charts import duration, symptom_label
 from programmes import reports
@@ -54,6 +57,21 @@ def _query_without(request: HttpRequest, *names: str) -> str:
     for name in names:
         query.pop(name, None)
     return query.urlencode()
+
+
+def _audit_listed(request: HttpRequest, rows, summary: str) -> None:
+    """A `read` row for each patient a list page shows, as the single-patient page leaves.
+
+    One INSERT for the page, however many patients it lists.
+    """
+    clinic_id = request.clinic.pk
+    audit_reads(
+        request,
+        [Patient(pk=row.patient_id, clinic_id=clinic_id) for row in rows],
+        subject=lambda person: (person.clinic_id, person.pk),
+        summary=summary,
+        channel=AuditEvent.Channel.ADMIN,
+    )
 
 
 @staff_area_required
@@ -93,6 +111,11 @@ def patients(request: HttpRequest) -> HttpResponse:
         return _invalid(request, "patients.html", form, "Patients")
     filters = form.filters()
     rows = reports.patient_rows(filters, after=form.cleaned_data["after"], limit=PAGE_SIZE + 1)
+    _audit_listed(
+        request,
+        rows[:PAGE_SIZE],
+        f"Staff report: adherence per patient {filters.start} to {filters.end}",
+    )
     return _render(
         request,
         "patients.html",
@@ -123,6 +146,7 @@ def at_risk(request: HttpRequest) -> HttpResponse:
         after=form.cleaned_data["after"],
         limit=PAGE_SIZE + 1,
     )
+    _audit_listed(request, rows[:PAGE_SIZE], "Staff report: at risk")
     base = _query_without(request, "after", "sort")
     columns = []
     for key, label in (

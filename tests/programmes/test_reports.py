@@ -309,6 +309,28 @@ def test_reading_one_patients_report_is_audited(worked_clinic, staff_client):
     assert (event.actor, event.channel) == (client.user, "admin")
 
 
+@pytest.mark.parametrize(
+    ("name", "query"), [("reports:patients", PERIOD), ("reports:at_risk", {"sort": "name"})]
+)
+def test_list_pages_audit_a_read_of_each_patient_shown_in_one_insert(
+    worked_clinic, staff_client, name, query
+):
+    client = staff_client(worked_clinic["clinic"])
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    response = client.get(reverse(name), query)
+    assert response.status_code == 200
+    shown = {r.patient_id for r in response.context["rows"]}
+    assert shown
+    events = AuditEvent.objects.filter(id__gt=before)
+    assert sorted(events.values_list("patient_id", flat=True)) == sorted(shown)
+    assert {
+        (e.action, e.channel, e.actor_id, e.clinic_id, e.object_type, e.object_id) for e in events
+    } == {
+        ("read", "admin", client.user.pk, worked_clinic["clinic"].pk, "patients.patient", str(p))
+        for p in shown
+    }
+
+
 # 2. At risk, as of now.
 
 
@@ -669,8 +691,9 @@ REPORT_QUERIES = 1
 PAGE_QUERIES = {
     # the filter form's clinicians and templates, then the report
     "reports:overview": GATE_QUERIES + 2 + REPORT_QUERIES,
-    "reports:patients": GATE_QUERIES + 2 + REPORT_QUERIES,
-    "reports:at_risk": GATE_QUERIES + 2 + REPORT_QUERIES,
+    # the list pages also audit a read of each patient shown: one INSERT for the page
+    "reports:patients": GATE_QUERIES + 2 + REPORT_QUERIES + 1,
+    "reports:at_risk": GATE_QUERIES + 2 + REPORT_QUERIES + 1,
     "reports:clinicians": GATE_QUERIES + 2 + REPORT_QUERIES,
     "reports:templates": GATE_QUERIES + 2 + REPORT_QUERIES,
     "reports:exports": GATE_QUERIES + 1,  # the user's recent exports
