@@ -8,6 +8,8 @@ INSERT) and every export are written to the audit trail.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from html import escape
 
 from django.http import (
@@ -219,8 +221,24 @@ def _patient_or_404(request: HttpRequest, pk: int) -> Patient:
     )
 
 
-@staff_area_required
-def patient(request: HttpRequest, pk: int) -> HttpResponse:
+@dataclass(frozen=True)
+class _PatientPeriod:
+    person: Patient
+    form: PeriodForm
+    start: date
+    end: date
+    report: reports.PatientReport
+
+
+def _patient_period(
+    request: HttpRequest, pk: int, *, action: str, channel: str, summary: str
+) -> _PatientPeriod | HttpResponse:
+    """One patient's report for the period asked, audited; or the 400 page for a bad period.
+
+    The page and its CSV share this: the clinic-scoped lookup (another clinic's patient is
+    a 404), the period form, the 400 page, the report, and the audit row. `summary` is
+    formatted with the period's `start` and `end`.
+    """
     person = _patient_or_404(request, pk)
     form = PeriodForm(request.GET, today=timezone.localdate())
     if not form.is_valid():
@@ -234,24 +252,39 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
     report = reports.patient_report(person, start=start, end=end)
     audit_record(
         actor=request.user,
-        action="read",
-        channel="admin",
+        action=action,
+        channel=channel,
         obj=person,
         clinic=request.clinic,
         patient_id=person.pk,
-        summary=f"Staff report for {start} to {end}",
+        summary=summary.format(start=start, end=end),
         request=request,
     )
+    return _PatientPeriod(person, form, start, end, report)
+
+
+@staff_area_required
+def patient(request: HttpRequest, pk: int) -> HttpResponse:
+    period = _patient_period(
+        request,
+        pk,
+        action="read",
+        channel=AuditEvent.Channel.ADMIN,
+        summary="Staff report for {start} to {end}",
+    )
+    if isinstance(period, HttpResponse):
+        return period
+    person, report = period.person, period.report
     days = report.days
     return _render(
         request,
         "patient.html",
         {
-            "form": form,
+            "form": period.form,
             "person": person,
             "title": person.full_name,
-            "start": start,
-            "end": end,
+            "start": period.start,
+            "end": period.end,
             "report": report,
             "pain_points": [PainPoint(d.day, d.pain_before, d.pain_after) for d in days],
             "angle_chart": charts.line_chart(
@@ -349,28 +382,19 @@ def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
 
 @staff_area_required
 def patient_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    person = _patient_or_404(request, pk)
-    form = PeriodForm(request.GET, today=timezone.localdate())
-    if not form.is_valid():
-        return _render(
-            request,
-            "patient.html",
-            {"form": form, "person": person, "title": person.full_name, "invalid": True},
-            status=400,
-        )
-    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    report = reports.patient_report(person, start=start, end=end)
-    audit_record(
-        actor=request.user,
+    period = _patient_period(
+        request,
+        pk,
         action="export",
-        channel="export",
-        obj=person,
-        clinic=request.clinic,
-        patient_id=person.pk,
-        summary=f"CSV export of check-ins {start} to {end}",
-        request=request,
+        channel=AuditEvent.Channel.EXPORT,
+        summary="CSV export of check-ins {start} to {end}",
     )
-    return _csv_response(reports.patient_checkin_rows(report), f"checkins-{pk}-{start}-{end}.csv")
+    if isinstance(period, HttpResponse):
+        return period
+    return _csv_response(
+        reports.patient_checkin_rows(period.report),
+        f"checkins-{pk}-{period.start}-{period.end}.csv",
+    )
 
 
 # Background exports.

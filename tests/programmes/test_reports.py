@@ -622,6 +622,18 @@ def test_bad_period_on_the_patient_page_is_a_message(worked_clinic, staff_client
     assert "Enter a valid date" in response.content.decode()
 
 
+@pytest.mark.parametrize("name", ["reports:patient", "reports:patient_csv"])
+def test_patient_page_and_its_csv_refuse_a_bad_period_alike_and_audit_nothing(
+    worked_clinic, staff_client, name
+):
+    client = staff_client(worked_clinic["clinic"])
+    ann = worked_clinic["patients"]["Ann"]
+    response = client.get(reverse(name, args=[ann.pk]), {"end": "13/13/2026"})
+    assert response.status_code == 400
+    assert "Enter a valid date" in response.content.decode()
+    assert not AuditEvent.objects.filter(patient_id=ann.pk).exists()
+
+
 def test_filters_survive_in_a_shared_url(worked_clinic, staff_client):
     client = staff_client(worked_clinic["clinic"])
     two = worked_clinic["two"]
