@@ -6,7 +6,7 @@ alert however many sweeps see it; a new check-in starts a new episode.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -21,13 +21,16 @@ from programmes.domain.adherence import (
 
 SILENCE_SQL = """
 WITH last AS (
+    -- A plan never checked in is silent from midnight of its first day where the patient lives.
     SELECT pl.id AS plan_id, pl.patient_id, pl.clinic_id,
-           COALESCE(max(c.submitted_at), pl.start_date::timestamptz) AS last_at,
+           COALESCE(max(c.submitted_at),
+                    pl.start_date::timestamp AT TIME ZONE pt.time_zone) AS last_at,
            COALESCE(max(c.id)::text, 'start') AS last_ref
       FROM programmes_plan pl
+      JOIN patients_patient pt ON pt.id = pl.patient_id
       LEFT JOIN programmes_checkin c ON c.plan_id = pl.id
      WHERE pl.status = 'active'
-     GROUP BY pl.id
+     GROUP BY pl.id, pt.id
 ),
 rules(kind, threshold, label) AS (VALUES
     ('no_checkin', %(no_checkin)s::interval, 'No check-in for 49 hours'),
@@ -44,16 +47,31 @@ RETURNING id
 """
 
 LOW_ADHERENCE_SQL = """
-, per_plan AS (
-    SELECT g.plan_id, g.patient_id, count(*) AS prescribed, sum(g.completed) AS completed
-      FROM grid g GROUP BY g.plan_id, g.patient_id
+, bounds AS (
+    -- Each patient's own seven days, as the portal counts them: through today once they
+    -- have checked in today, else through yesterday (an unfinished day is not missed).
+    SELECT pt.id AS patient_id, local.today,
+           local.today - CASE WHEN EXISTS (
+               SELECT 1 FROM programmes_checkin c
+                WHERE c.patient_id = pt.id AND c.local_date = local.today) THEN 0 ELSE 1 END
+               AS through
+      FROM patients_patient pt
+     CROSS JOIN LATERAL (SELECT (%(now)s AT TIME ZONE pt.time_zone)::date AS today) local
+     WHERE pt.id IN (SELECT patient_id FROM grid)
+),
+per_plan AS (
+    SELECT g.plan_id, g.patient_id, b.today AS local_today,
+           count(*) AS prescribed, sum(g.completed) AS completed
+      FROM grid g JOIN bounds b ON b.patient_id = g.patient_id
+     WHERE g.day BETWEEN b.through - 6 AND b.through
+     GROUP BY g.plan_id, g.patient_id, b.today
 )
 INSERT INTO programmes_clinicianalert
     (clinic_id, patient_id, plan_id, kind, message, dedupe_key, created_at)
 SELECT pt.clinic_id, pp.patient_id, pp.plan_id, 'low_adherence',
        '7-day adherence ' || round(100 * pp.completed / pp.prescribed) || '%% ('
            || pp.completed || ' of ' || pp.prescribed || ' sessions).',
-       'low_adherence:' || pp.plan_id || ':' || to_char(%(end)s::date, 'IYYY-IW'), %(now)s
+       'low_adherence:' || pp.plan_id || ':' || to_char(pp.local_today, 'IYYY-IW'), %(now)s
   FROM per_plan pp JOIN patients_patient pt ON pt.id = pp.patient_id
  WHERE pp.prescribed >= 3 AND pp.completed / pp.prescribed < %(threshold)s
 ON CONFLICT (dedupe_key) DO NOTHING
@@ -66,7 +84,8 @@ def alert_sweep(*, now: datetime | None = None) -> int:
     from programmes.tasks import alert_email
 
     now = now or timezone.now()
-    today = timezone.localtime(now).date()
+    # The grid spans every zone's last seven whole days; the SQL keeps each patient's own.
+    utc_today = now.astimezone(UTC).date()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             SILENCE_SQL,
@@ -81,8 +100,8 @@ def alert_sweep(*, now: datetime | None = None) -> int:
         cursor.execute(
             _grid("p.status = 'active'") + LOW_ADHERENCE_SQL,
             {
-                "start": today - timedelta(days=6),
-                "end": today,
+                "start": utc_today - timedelta(days=8),
+                "end": utc_today + timedelta(days=1),
                 "now": now,
                 "threshold": LOW_ADHERENCE_ALERT,
             },
