@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from clinic.api import ANY_ID, AuditedReadMixin, audit_reads
 from clinic.audit import audit_record
+from clinic.models import Role
 from clinic.permissions import (
     CLINIC_READ_ROLES,
     CLINICAL_ROLES,
@@ -32,7 +33,8 @@ from clinic.permissions import (
     Access,
     responsible_for,
 )
-from clinic.roles import clinic_of
+from clinic.roles import clinic_of, role_of
+from patients import services as patient_services
 from patients.models import Patient
 from programmes import adherence, checkins, services
 from programmes.filters import (
@@ -78,6 +80,18 @@ def _offered_templates(user):
     )
 
 
+class PatientPlanSerializer(PlanSerializer):
+    """A plan as its patient reads it while today's treatment permission refuses
+    inversion (a lapsed screening or override the expiry sweep has not yet paused):
+    no inversion step, as on Today and Progress. Clinicians read `PlanSerializer`."""
+
+    def to_representation(self, plan: Plan) -> dict:
+        shown = super().to_representation(plan)
+        shown["current_step"] = None
+        shown["inversion_steps"] = []
+        return shown
+
+
 class PlanViewSet(
     AuditedReadMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -98,6 +112,15 @@ class PlanViewSet(
             .select_related("current_step", "patient")
             .prefetch_related("inversion_steps", "exercises__exercise")
         )
+
+    def get_serializer_class(self):
+        # A patient never reads an inversion step on a day the gate refuses it
+        # (the same rule as /me/today/); their one record answers for all their plans.
+        if role_of(self.request.user) != Role.PATIENT:
+            return super().get_serializer_class()
+        if not hasattr(self, "_may_invert"):
+            self._may_invert = _may_invert_today(self.request)
+        return super().get_serializer_class() if self._may_invert else PatientPlanSerializer
 
     @staticmethod
     def responsible_for(user, plan: Plan) -> bool:
@@ -310,6 +333,19 @@ def _own_patient(request) -> Patient:
     return patient
 
 
+def _may_invert_today(request) -> bool:
+    """Today's treatment permission for the signed-in patient, in their local date."""
+    patient = (
+        Patient.objects.own(request.user)
+        .select_related("current_screening__override", "current_screening__referral")
+        .first()
+    )
+    if patient is None:
+        return False
+    today = services.patient_today(patient)
+    return patient_services.treatment_permission(patient, today=today).inversion
+
+
 class TodayView(APIView):
     """Today's prescribed inversion and exercises for the signed-in patient, or why none."""
 
@@ -374,10 +410,14 @@ class MyProgressView(APIView):
         today = services.patient_today(patient)
         week = adherence.patient_adherence(patient.pk, start=today - timedelta(days=6), end=today)
         month = adherence.patient_adherence(patient.pk, start=today - timedelta(days=29), end=today)
-        plan = checkins.running_plan(patient)
-        current = plan.current_step if plan else None
+        # The steps are named only when today's prescription includes inversion: the
+        # same gate as /me/today/ (plan or inversion paused, screening or override lapsed).
+        prescription = services.prescription_for(patient, today)
+        current = prescription.inversion
         following = (
-            plan.inversion_steps.filter(order__gt=current.order).order_by("order").first()
+            prescription.plan.inversion_steps.filter(order__gt=current.order)
+            .order_by("order")
+            .first()
             if current
             else None
         )

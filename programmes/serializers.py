@@ -109,13 +109,19 @@ class ProposalSerializer(serializers.Serializer):
 
 class PlanSerializer(serializers.ModelSerializer):
     inversion_steps = InversionStepSerializer(
-        many=True, read_only=True, help_text="The plan's inversion steps in order."
+        many=True,
+        read_only=True,
+        help_text="The plan's inversion steps in order; empty for a patient whose treatment "
+        "permission refuses inversion today.",
     )
     exercises = PlanExerciseSerializer(
         many=True, read_only=True, help_text="The plan's exercises with their dosage."
     )
     current_step = InversionStepSerializer(
-        read_only=True, allow_null=True, help_text="The step done now; null: no inversion."
+        read_only=True,
+        allow_null=True,
+        help_text="The step done now; null: no inversion, or (for the patient) inversion not "
+        "allowed today.",
     )
     proposal = serializers.SerializerMethodField(
         help_text="The progression engine's latest proposal."
@@ -390,8 +396,12 @@ class ProgressSerializer(serializers.Serializer):
     band_30_days = serializers.CharField(help_text="adherent, partial, low or no_data.")
     pain = PainPointSerializer(many=True, help_text="Pain per day, last 90 days, oldest first.")
     weeks = WeekSerializer(many=True, help_text="Adherence per week, last 12 weeks.")
-    current_step = InversionStepSerializer(allow_null=True, help_text="The step done now.")
-    next_step = InversionStepSerializer(allow_null=True, help_text="The step after it.")
+    current_step = InversionStepSerializer(
+        allow_null=True, help_text="The step done now; null when today has no inversion."
+    )
+    next_step = InversionStepSerializer(
+        allow_null=True, help_text="The step after it; null when today has no inversion."
+    )
 
 
 class TemplateStepSerializer(serializers.ModelSerializer):

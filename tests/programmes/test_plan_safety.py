@@ -414,3 +414,42 @@ def test_clinician_of_another_clinic_gets_404_on_plan_actions(inversion_template
     outsider = api(clinician(ClinicFactory()))
     assert outsider.get(f"/api/v1/plans/{plan.pk}/").status_code == 404
     assert outsider.post(f"/api/v1/plans/{plan.pk}/advance/").status_code == 404
+
+
+def lapse_screening(patient) -> None:
+    """The screening ran out yesterday (patient's local date); no sweep has paused the plan."""
+    screening = patient.current_screening
+    screening.valid_until = services.patient_today(patient) - timedelta(days=1)
+    screening.save(update_fields=["valid_until"])
+
+
+def test_progress_api_names_no_inversion_step_once_the_screening_has_lapsed(inversion_template):
+    patient = patient_with_portal()
+    screen(patient)
+    plan = active_inversion_plan(patient, inversion_template)
+    before = api(patient.user).get("/api/v1/me/progress/").json()
+    assert before["current_step"]["angle_deg"] == 20 and before["next_step"]["angle_deg"] == 30
+    lapse_screening(patient)
+    plan.refresh_from_db()
+    assert plan.inversion_active  # only today's gate stands between the patient and the step
+    assert api(patient.user).get("/api/v1/me/today/").json()["inversion"] is None
+    progress = api(patient.user).get("/api/v1/me/progress/").json()
+    assert progress["current_step"] is None and progress["next_step"] is None
+
+
+def test_plans_api_shows_a_patient_no_inversion_step_while_today_refuses_it(inversion_template):
+    patient = patient_with_portal()
+    screen(patient)
+    plan = active_inversion_plan(patient, inversion_template)
+    listed = api(patient.user).get("/api/v1/plans/").json()["results"]
+    assert listed[0]["current_step"]["angle_deg"] == 20
+    lapse_screening(patient)
+    listed = api(patient.user).get("/api/v1/plans/").json()["results"]
+    detail = api(patient.user).get(f"/api/v1/plans/{plan.pk}/").json()
+    for shown in (listed[0], detail):
+        assert shown["current_step"] is None
+        assert shown["inversion_steps"] == []
+    # The clinician still sees the plan's step, to review it.
+    seen = api(patient.clinician).get(f"/api/v1/plans/{plan.pk}/").json()
+    assert seen["current_step"]["angle_deg"] == 20
+    assert len(seen["inversion_steps"]) == 5
