@@ -477,8 +477,16 @@ def progression_evaluate(*, plan_id: int, today: date | None = None) -> Proposal
     """Propose the next move; with automatic advance on, apply it (still within the caps)."""
     plan = _lock(Plan(pk=plan_id))
     today = today or _today(plan.patient)
+    if not plan.is_running:
+        return None
+    # A screening that lapsed since the hourly sweep pauses inversion now, before any
+    # proposal: the database refuses to save a plan that still inverts past its screening.
+    pause_when_screening_forbids(
+        sender=None, patient=plan.patient, screening=None, reason="lapsed", by=None, today=today
+    )
+    plan = _lock(plan)
     state = plan_state(plan)
-    if state is None or not plan.is_running:
+    if state is None:
         return None
     proposal = propose_progression(state, recent_checkin_records(plan, today), today)
     steps = _steps(plan)

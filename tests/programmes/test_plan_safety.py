@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from patients import services as patient_services
+from patients.models import Screening
 from programmes import services
 from programmes.models import (
     CheckIn,
@@ -279,6 +280,23 @@ def test_expired_screening_pauses_inversion_through_the_sweep(inversion_template
     plan.refresh_from_db()
     assert plan.inversion_paused
     assert services.prescription_for(patient, later).inversion is None
+
+
+def test_a_progression_run_after_the_screening_lapsed_pauses_inversion_instead_of_failing(
+    inversion_template,
+):
+    """Between a screening's expiry and the hourly sweep, a progression run pauses first."""
+    patient = PatientFactory()
+    screen(patient, taken_on=timezone.localdate() - timedelta(days=85))
+    plan = active_inversion_plan(patient, inversion_template, auto_advance=True)
+    Screening.objects.filter(pk=patient.current_screening_id).update(
+        valid_until=timezone.localdate() - timedelta(days=1)
+    )
+    proposal = services.progression_evaluate(plan_id=plan.pk)
+    plan.refresh_from_db()
+    assert plan.inversion_paused
+    assert plan.pause_reason.startswith("Screening (lapsed)")
+    assert proposal is None or proposal.action in {"hold", "pause"}
 
 
 def test_progression_never_advances_a_patient_whose_screening_turned_contraindicated(
