@@ -35,6 +35,7 @@ from clinic.permissions import (
 )
 from clinic.roles import clinic_of, role_of
 from patients import services as patient_services
+from patients.api import patient_subject
 from patients.models import Patient
 from programmes import adherence, checkins, services
 from programmes.filters import (
@@ -66,10 +67,6 @@ from programmes.serializers import (
     TemplateSerializer,
     TodaySerializer,
 )
-
-
-def _patient_subject(patient: Patient) -> tuple[int, int]:
-    return patient.clinic_id, patient.pk
 
 
 def _offered_templates(user):
@@ -323,8 +320,7 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
 
 def _own_patient(request) -> Patient:
     patient = (
-        Patient.objects.for_user(request.user)
-        .filter(user=request.user)
+        Patient.objects.own(request.user)
         .select_related("clinic", "current_screening__override", "current_screening__referral")
         .first()
     )
@@ -354,7 +350,7 @@ class TodayView(APIView):
     @extend_schema(responses={200: TodaySerializer}, summary="Today's programme")
     def get(self, request):
         patient = _own_patient(request)
-        audit_reads(request, [patient], subject=_patient_subject, summary="Today read")
+        audit_reads(request, [patient], subject=patient_subject, summary="Today read")
         return Response(TodaySerializer(services.prescription_for(patient)).data)
 
 
@@ -408,8 +404,7 @@ class MyProgressView(APIView):
     def get(self, request):
         patient = _own_patient(request)
         today = services.patient_today(patient)
-        week = adherence.patient_adherence(patient.pk, start=today - timedelta(days=6), end=today)
-        month = adherence.patient_adherence(patient.pk, start=today - timedelta(days=29), end=today)
+        recent = adherence.recent_adherence(patient.pk, today=today)
         # The steps are named only when today's prescription includes inversion: the
         # same gate as /me/today/ (plan or inversion paused, screening or override lapsed).
         prescription = services.prescription_for(patient, today)
@@ -421,13 +416,13 @@ class MyProgressView(APIView):
             if current
             else None
         )
-        audit_reads(request, [patient], subject=_patient_subject, summary="Progress read")
+        audit_reads(request, [patient], subject=patient_subject, summary="Progress read")
         return Response(
             ProgressSerializer(
                 {
-                    "adherence_7_days": week.ratio,
-                    "adherence_30_days": month.ratio,
-                    "band_30_days": month.band,
+                    "adherence_7_days": recent.last_7_days.ratio,
+                    "adherence_30_days": recent.last_30_days.ratio,
+                    "band_30_days": recent.last_30_days.band,
                     "pain": checkins.pain_series(patient, since=today - timedelta(days=90)),
                     "weeks": adherence.weekly_adherence(
                         patient.pk, start=today - timedelta(days=83), end=today

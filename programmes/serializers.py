@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from patients.models import Patient
-from patients.serializers import described
+from patients.serializers import AdherenceWeekSerializer, described
 from programmes.domain.symptoms import Symptom
 from programmes.models import (
     CheckIn,
@@ -373,29 +373,19 @@ class PainPointSerializer(serializers.Serializer):
     after = serializers.FloatField(allow_null=True, help_text="Average pain after, 0–10.")
 
 
-class WeekSerializer(serializers.Serializer):
-    week_start = serializers.DateField(help_text="Monday of the week.")
-    prescribed = serializers.IntegerField(
-        source="adherence.prescribed", help_text="Sessions prescribed that week."
-    )
-    completed = serializers.FloatField(
-        source="adherence.completed", help_text="Sessions done (a partial one counts half)."
-    )
-    ratio = serializers.FloatField(
-        source="adherence.ratio", allow_null=True, help_text="completed ÷ prescribed; null if 0."
-    )
-
-
 class ProgressSerializer(serializers.Serializer):
     adherence_7_days = serializers.FloatField(
-        allow_null=True, help_text="Last 7 days; null if nothing was prescribed."
+        allow_null=True,
+        help_text="Last 7 days, through today once checked in today, else through yesterday; "
+        "null if nothing was prescribed.",
     )
     adherence_30_days = serializers.FloatField(
-        allow_null=True, help_text="Last 30 days; null if nothing was prescribed."
+        allow_null=True,
+        help_text="Last 30 days, counted like the 7 days; null if nothing was prescribed.",
     )
     band_30_days = serializers.CharField(help_text="adherent, partial, low or no_data.")
     pain = PainPointSerializer(many=True, help_text="Pain per day, last 90 days, oldest first.")
-    weeks = WeekSerializer(many=True, help_text="Adherence per week, last 12 weeks.")
+    weeks = AdherenceWeekSerializer(many=True, help_text="Adherence per week, last 12 weeks.")
     current_step = InversionStepSerializer(
         allow_null=True, help_text="The step done now; null when today has no inversion."
     )
