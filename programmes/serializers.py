@@ -394,49 +394,16 @@ class ProgressSerializer(serializers.Serializer):
     )
 
 
-class TemplateStepSerializer(serializers.ModelSerializer):
-    description = serializers.CharField(source="describe", read_only=True, help_text="In words.")
-
-    class Meta:
+class TemplateStepSerializer(InversionStepSerializer):
+    class Meta(InversionStepSerializer.Meta):
         model = TemplateInversionStep
-        fields = [
-            "id",
-            "order",
-            "angle_deg",
-            "hold_seconds",
-            "sessions_per_day",
-            "days_per_week",
-            "cycles",
-            "cycle_seconds",
-            "description",
-        ]
-        read_only_fields = fields
-        extra_kwargs = STEP_TEXTS
+        read_only_fields = InversionStepSerializer.Meta.fields
 
 
-class TemplateExerciseSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(
-        source="exercise.name", read_only=True, help_text="The exercise's name."
-    )
-    dosage = serializers.CharField(
-        source="dosage_text", read_only=True, help_text="The dosage in words."
-    )
-
-    class Meta:
+class TemplateExerciseSerializer(PlanExerciseSerializer):
+    class Meta(PlanExerciseSerializer.Meta):
         model = TemplateExercise
-        fields = [
-            "id",
-            "order",
-            "exercise",
-            "name",
-            "sets",
-            "repetitions",
-            "hold_seconds",
-            "times_per_day",
-            "dosage",
-        ]
-        read_only_fields = fields
-        extra_kwargs = DOSAGE_TEXTS
+        read_only_fields = PlanExerciseSerializer.Meta.fields
 
 
 class TemplateSerializer(serializers.ModelSerializer):
