@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from clinic.models import AuditEvent, Clinic, Membership, Role
+from clinic.otp import second_factor_reset
 from clinic.roles import clinic_of, role_of
 
 
@@ -42,6 +43,23 @@ class MembershipAdmin(ClinicScopedAdmin):
     list_filter = ["role"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     autocomplete_fields = ["user"]
+    actions = ["reset_second_factor"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not (request.user.is_superuser or role_of(request.user) == Role.CLINIC_ADMIN):
+            actions.pop("reset_second_factor", None)
+        return actions
+
+    @admin.action(description="Reset the second factor (lost authenticator)")
+    def reset_second_factor(self, request, queryset):
+        for membership in queryset.select_related("user", "clinic"):
+            second_factor_reset(membership=membership, by=request.user, request=request)
+        self.message_user(
+            request,
+            f"Second factor reset for {queryset.count()} account(s): each sets up a new "
+            "authenticator at their next sign-in.",
+        )
 
 
 @admin.register(AuditEvent)

@@ -124,3 +124,31 @@ def reset_failures_without_second_factor(sender, request, user, **kwargs) -> Non
     if user.is_staff or user.is_superuser or has_confirmed_device(user):
         return
     reset_failures_after_sign_in(request, user)
+
+
+def second_factor_reset(*, membership, by, request: HttpRequest | None = None) -> int:
+    """Remove a staff member's authenticators (a lost phone): they set up a new one at
+    their next sign-in. Only a clinic administrator of that clinic; audited."""
+    from django.core.exceptions import PermissionDenied
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from clinic.audit import audit_record
+    from clinic.models import Role
+    from clinic.roles import clinic_of, role_of
+
+    allowed = getattr(by, "is_superuser", False) or (
+        role_of(by) == Role.CLINIC_ADMIN and clinic_of(by) == membership.clinic
+    )
+    if not allowed:
+        raise PermissionDenied("Only a clinic administrator of this clinic can do this.")
+    removed, _ = TOTPDevice.objects.filter(user_id=membership.user_id).delete()
+    audit_record(
+        actor=by,
+        action="update",
+        channel="admin",
+        obj=membership,
+        clinic=membership.clinic,
+        summary=f"Second factor reset for {membership.user}",
+        request=request,
+    )
+    return removed
