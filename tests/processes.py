@@ -29,7 +29,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_database_url() -> str:
+def database_url() -> str:
+    """The URL of the database this process uses: the test database under pytest."""
     db = settings.DATABASES["default"]
     auth = db.get("USER") or "postgres"
     if db.get("PASSWORD"):
@@ -43,7 +44,7 @@ def process_env(
 ) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=database_url(),
         REDIS_URL=redis_url or settings.REDIS_URL,
         DJANGO_SETTINGS_MODULE="clinic.settings",
         PYTHONUNBUFFERED="1",
