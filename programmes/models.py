@@ -9,6 +9,8 @@ does not allow it, whatever path the write came by.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -121,6 +123,10 @@ class StepFields(models.Model):
         abstract = True
         ordering = ["order"]
 
+    def prescription(self) -> dict[str, Any]:
+        """The step's own values, to copy it from a template onto a plan or another template."""
+        return {f.attname: getattr(self, f.attname) for f in StepFields._meta.local_fields}
+
     def as_domain(self) -> InversionStep:
         return InversionStep(
             angle_deg=self.angle_deg,
@@ -212,6 +218,10 @@ class PrescriptionFields(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exercise}: {self.dosage_text()}"
+
+    def prescription(self) -> dict[str, Any]:
+        """The exercise and dose, to copy them from a template onto a plan or another template."""
+        return {f.attname: getattr(self, f.attname) for f in PrescriptionFields._meta.local_fields}
 
     def dosage_text(self) -> str:
         return self.exercise.dosage_text(

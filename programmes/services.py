@@ -197,29 +197,10 @@ def plan_create_from_template(
         auto_advance=auto_advance,
     )
     PlanInversionStep.objects.bulk_create(
-        PlanInversionStep(
-            plan=plan,
-            order=s.order,
-            angle_deg=s.angle_deg,
-            hold_seconds=s.hold_seconds,
-            sessions_per_day=s.sessions_per_day,
-            days_per_week=s.days_per_week,
-            cycles=s.cycles,
-            cycle_seconds=s.cycle_seconds,
-        )
-        for s in steps
+        PlanInversionStep(plan=plan, **step.prescription()) for step in steps
     )
     PlanExercise.objects.bulk_create(
-        PlanExercise(
-            plan=plan,
-            exercise=p.exercise,
-            order=p.order,
-            sets=p.sets,
-            repetitions=p.repetitions,
-            hold_seconds=p.hold_seconds,
-            times_per_day=p.times_per_day,
-        )
-        for p in prescriptions
+        PlanExercise(plan=plan, **dose.prescription()) for dose in prescriptions
     )
     _record(
         plan,

@@ -110,29 +110,11 @@ def grow(world: Clinic, count: int) -> None:
             clinic=world.clinic, name=f"Clinic programme {i}", kind=world.template.kind
         )
         TemplateInversionStep.objects.bulk_create(
-            TemplateInversionStep(
-                template=template,
-                order=step.order,
-                angle_deg=step.angle_deg,
-                hold_seconds=step.hold_seconds,
-                sessions_per_day=step.sessions_per_day,
-                days_per_week=step.days_per_week,
-                cycles=step.cycles,
-                cycle_seconds=step.cycle_seconds,
-            )
+            TemplateInversionStep(template=template, **step.prescription())
             for step in shipped_steps
         )
         TemplateExercise.objects.bulk_create(
-            TemplateExercise(
-                template=template,
-                order=dose.order,
-                exercise_id=dose.exercise_id,
-                sets=dose.sets,
-                repetitions=dose.repetitions,
-                hold_seconds=dose.hold_seconds,
-                times_per_day=dose.times_per_day,
-            )
-            for dose in shipped_exercises
+            TemplateExercise(template=template, **dose.prescription()) for dose in shipped_exercises
         )
     world.rows += count
 
