@@ -5,8 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+# The shipped table rating (CLINICAL.md s.2: 300 lb, 6'6"): a clinic may lower its limits,
+# never raise them past these (a PostgreSQL check holds it too).
+TABLE_MAX_WEIGHT_KG = Decimal("136.0")
+TABLE_MAX_HEIGHT_CM = Decimal("198.0")
+
+
+class EmergencyNumber(models.TextChoices):
+    UK = "999", "999 (United Kingdom)"
+    EU = "112", "112 (European Union and most of the world)"
+    NORTH_AMERICA = "911", "911 (United States and Canada)"
+    AUSTRALIA = "000", "000 (Australia)"
 
 
 class Role(models.TextChoices):
@@ -26,15 +38,38 @@ class Clinic(models.Model):
     time_zone = models.CharField(max_length=64, default="Europe/London")
     # The inversion table's rating; screening blocks patients above it (CLINICAL.md s.2).
     table_max_weight_kg = models.DecimalField(
-        max_digits=5, decimal_places=1, default=Decimal("136.0"), validators=[MinValueValidator(1)]
+        max_digits=5,
+        decimal_places=1,
+        default=TABLE_MAX_WEIGHT_KG,
+        validators=[MinValueValidator(30), MaxValueValidator(TABLE_MAX_WEIGHT_KG)],
     )
     table_max_height_cm = models.DecimalField(
-        max_digits=5, decimal_places=1, default=Decimal("198.0"), validators=[MinValueValidator(1)]
+        max_digits=5,
+        decimal_places=1,
+        default=TABLE_MAX_HEIGHT_CM,
+        validators=[MinValueValidator(100), MaxValueValidator(TABLE_MAX_HEIGHT_CM)],
+    )
+    table_limits_version = models.PositiveIntegerField(default=1)
+    emergency_number = models.CharField(
+        max_length=4,
+        choices=EmergencyNumber.choices,
+        default=EmergencyNumber.UK,
+        help_text="Told to patients in stop and red-flag advice (each patient may have their own).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(table_max_weight_kg__gte=30, table_max_weight_kg__lte=136),
+                name="clinic_table_weight_within_rating",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(table_max_height_cm__gte=100, table_max_height_cm__lte=198),
+                name="clinic_table_height_within_rating",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -105,3 +140,28 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.object_type}"
+
+
+class TableLimitsVersion(models.Model):
+    """Every version of a clinic's table limits: who set them, when and why."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="table_limits")
+    version = models.PositiveIntegerField()
+    max_weight_kg = models.DecimalField(max_digits=5, decimal_places=1)
+    max_height_cm = models.DecimalField(max_digits=5, decimal_places=1)
+    reason = models.TextField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["clinic", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "version"], name="tablelimits_clinic_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinic} table limits v{self.version}"

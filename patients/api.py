@@ -182,7 +182,7 @@ class PatientViewSet(
     @action(detail=True, methods=["get"])
     def adherence(self, request, pk=None):
         from programmes import adherence
-        from programmes.services import patient_today
+        from programmes.permission import patient_today
 
         patient = self.get_object()
         today = patient_today(patient)

@@ -15,7 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
-from clinic.models import Clinic
+from clinic.models import Clinic, EmergencyNumber
 from patients.domain import gate
 from patients.querysets import PatientQuerySet, ScreeningQuerySet
 
@@ -81,6 +81,16 @@ class Patient(models.Model):
     remind_by_sms = models.BooleanField(default=False)
     remind_in_portal = models.BooleanField(default=True)
     reminders_opted_out = models.BooleanField(default=False)
+    emergency_number = models.CharField(
+        max_length=4,
+        blank=True,
+        choices=EmergencyNumber.choices,
+        help_text="Empty: the clinic's emergency number.",
+    )
+    # A red-flag symptom reported at a check-in: urgent referral until a clinician records
+    # a referral whose outcome excludes serious pathology (CLINICAL.md s.4).
+    red_flag_reported_at = models.DateTimeField(null=True, blank=True)
+    red_flag_note = models.TextField(blank=True)
     current_screening = models.OneToOneField(
         "Screening", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -106,6 +116,11 @@ class Patient(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def emergency_phone(self) -> str:
+        """The emergency number the patient is told to call: their own, else the clinic's."""
+        return self.emergency_number or self.clinic.emergency_number
 
     def age_on(self, day: date) -> int:
         born = self.date_of_birth
@@ -170,6 +185,13 @@ class Screening(models.Model):
     rule_set_version = models.CharField(max_length=20)
     screened_on = models.DateField()
     valid_until = models.DateField()
+    # A patient's own answers that would lower the outcome a clinician recorded wait
+    # here, not current, until a clinician confirms them.
+    awaiting_confirmation = models.BooleanField(default=False)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScreeningQuerySet.as_manager()
@@ -207,6 +229,11 @@ class ScreeningOverride(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_on = models.DateField(help_text="Expires with the intake.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
 
     class Meta:
         constraints = [
@@ -231,7 +258,11 @@ class Referral(models.Model):
         PATHOLOGY_EXCLUDED = "excluded", "Serious pathology excluded: may return to care"
         SPECIALIST_CARE = "specialist", "Under specialist care: no programme"
 
-    screening = models.OneToOneField(Screening, on_delete=models.PROTECT, related_name="referral")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="referrals")
+    # The red-flag screening it answers; empty: it answers a red flag reported at a check-in.
+    screening = models.OneToOneField(
+        Screening, null=True, blank=True, on_delete=models.PROTECT, related_name="referral"
+    )
     referred_to = models.CharField(max_length=200)
     referred_on = models.DateField()
     result = models.CharField(max_length=12, choices=Result.choices, default=Result.PENDING)

@@ -307,6 +307,7 @@ def referral_record(
     if not referred_to.strip():
         raise ValidationError({"referred_to": "Say where the patient was referred."})
     referral = Referral.objects.create(
+        patient_id=screening.patient_id,
         screening=screening,
         referred_to=referred_to.strip(),
         referred_on=referred_on,
@@ -354,6 +355,32 @@ def referral_result_record(
         request=request,
     )
     return referral
+
+
+@transaction.atomic
+def patient_red_flag_report(*, patient: Patient, note: str, by, channel: str) -> bool:
+    """A red-flag symptom reported outside an intake (a check-in): urgent referral at once.
+
+    The patient stays in urgent referral until a clinician records a referral whose
+    outcome excludes serious pathology (`referral_result_record`). True if newly set.
+    """
+    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
+    if patient.red_flag_reported_at is not None:
+        return False
+    patient.red_flag_reported_at = timezone.now()
+    patient.red_flag_note = note
+    patient.save(update_fields=["red_flag_reported_at", "red_flag_note", "updated_at"])
+    audit_record(
+        actor=by,
+        action="update",
+        channel=channel,
+        obj=patient,
+        clinic=patient.clinic,
+        patient_id=patient.pk,
+        summary="Red flag reported: urgent referral required",
+        changes={"red_flag": True},
+    )
+    return True
 
 
 def screening_status(patient: Patient) -> gate.ScreeningStatus:

@@ -34,10 +34,10 @@ from clinic.permissions import (
     responsible_for,
 )
 from clinic.roles import clinic_of, role_of
-from patients import services as patient_services
 from patients.api import patient_subject
 from patients.models import Patient
 from programmes import adherence, checkins, services
+from programmes.domain.symptoms import known_symptom_codes
 from programmes.filters import (
     AlertFilter,
     CheckInFilter,
@@ -53,6 +53,7 @@ from programmes.models import (
     PlanEvent,
     ProgrammeTemplate,
 )
+from programmes.permission import patient_today, treatment_today
 from programmes.serializers import (
     AlertSerializer,
     CheckInCreateSerializer,
@@ -78,14 +79,22 @@ def _offered_templates(user):
 
 
 class PatientPlanSerializer(PlanSerializer):
-    """A plan as its patient reads it while today's treatment permission refuses
-    inversion (a lapsed screening or override the expiry sweep has not yet paused):
-    no inversion step, as on Today and Progress. Clinicians read `PlanSerializer`."""
+    """A plan as its patient reads it: inversion (steps, and exercises of the inversion
+    category) only where today's treatment permission allows it, as on Today and
+    Progress. Clinicians read `PlanSerializer`."""
 
     def to_representation(self, plan: Plan) -> dict:
         shown = super().to_representation(plan)
-        shown["current_step"] = None
-        shown["inversion_steps"] = []
+        treatment = self.context["treatment"]
+        if treatment.inversion_step is None or treatment.plan.pk != plan.pk:
+            shown["current_step"] = None
+            shown["inversion_steps"] = []
+        allowed = {
+            dose.pk
+            for dose in plan.exercises.all()
+            if treatment.permission.programme and treatment.exercise_allowed(dose)
+        }
+        shown["exercises"] = [e for e in shown["exercises"] if e["id"] in allowed]
         return shown
 
 
@@ -111,13 +120,19 @@ class PlanViewSet(
         )
 
     def get_serializer_class(self):
-        # A patient never reads an inversion step on a day the gate refuses it
-        # (the same rule as /me/today/); their one record answers for all their plans.
+        # A patient reads their plans through today's treatment permission (the same
+        # rule as /me/today/); their one record answers for all their plans.
         if role_of(self.request.user) != Role.PATIENT:
             return super().get_serializer_class()
-        if not hasattr(self, "_may_invert"):
-            self._may_invert = _may_invert_today(self.request)
-        return super().get_serializer_class() if self._may_invert else PatientPlanSerializer
+        return PatientPlanSerializer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if role_of(self.request.user) == Role.PATIENT:
+            if not hasattr(self, "_treatment"):
+                self._treatment = treatment_today(_own_patient(self.request).pk)
+            context["treatment"] = self._treatment
+        return context
 
     @staticmethod
     def responsible_for(user, plan: Plan) -> bool:
@@ -329,19 +344,6 @@ def _own_patient(request) -> Patient:
     return patient
 
 
-def _may_invert_today(request) -> bool:
-    """Today's treatment permission for the signed-in patient, in their local date."""
-    patient = (
-        Patient.objects.own(request.user)
-        .select_related("current_screening__override", "current_screening__referral")
-        .first()
-    )
-    if patient is None:
-        return False
-    today = services.patient_today(patient)
-    return patient_services.treatment_permission(patient, today=today).inversion
-
-
 class TodayView(APIView):
     """Today's prescribed inversion and exercises for the signed-in patient, or why none."""
 
@@ -369,30 +371,66 @@ class MyCheckInsView(AuditedReadMixin, generics.ListAPIView):
         summary="Check in after a session (a repeated idempotency key returns the first)",
     )
     def post(self, request):
-        # One query for the running plan with its patient; a patient with no running
-        # plan costs a second one, to tell "no programme" from "no patient record".
-        plan = checkins.own_running_plan(request.user)
-        patient = plan.patient if plan is not None else _own_patient(request)
-        body = CheckInCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        exercise_ids = tuple(body.validated_data.pop("exercise_ids"))
+        patient = _own_patient(request)
+        data, refused = checkin_input_from(request.data)
         result = checkins.checkin_submit(
-            patient=patient,
-            plan=plan,
-            data=checkins.CheckInInput(
-                exercise_ids=exercise_ids,
-                symptoms=tuple(body.validated_data.pop("symptoms")),
-                **body.validated_data,
-            ),
-            channel="api",
-            request=request,
+            patient=patient, data=data, refused=refused, channel="api", request=request
         )
-        if result.created:  # stored just now, exactly these: no re-query to answer
-            checkins.exercises_done_ids_known(result.checkin, exercise_ids)
+        body = CheckInResultSerializer(result).data
+        if result.refused:
+            # A safety symptom was acted on (and the valid fields kept); the rest is refused.
+            return Response({**result.refused, "safety": body}, status=status.HTTP_400_BAD_REQUEST)
         return Response(
-            CheckInResultSerializer(result).data,
-            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+            body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         )
+
+
+def checkin_input_from(raw) -> tuple[checkins.CheckInInput, dict[str, str]]:
+    """The check-in's fields read one by one: what can be read, and why the rest can't.
+
+    Symptoms are read first and leniently (every known code in the list counts), so a
+    stop symptom is never lost to another field's error.
+    """
+    if not hasattr(raw, "get"):
+        raw = {}
+    body = CheckInCreateSerializer(data=raw)
+    refused: dict[str, str] = {}
+    if body.is_valid():
+        values = dict(body.validated_data)
+    else:
+        refused = {
+            name: " ".join(str(m) for m in _flat(errors)) for name, errors in body.errors.items()
+        }
+        partial = CheckInCreateSerializer(
+            data={k: v for k, v in raw.items() if k not in refused}, partial=True
+        )
+        values = dict(partial.validated_data) if partial.is_valid() else {}
+    symptoms = values.get("symptoms")
+    if symptoms is None:
+        symptoms = known_symptom_codes(raw.get("symptoms"))
+    return (
+        checkins.CheckInInput(
+            idempotency_key=values.get("idempotency_key"),
+            completion=values.get("completion"),
+            local_date=values.get("local_date"),
+            inversion_angle_deg=values.get("inversion_angle_deg"),
+            inversion_seconds=values.get("inversion_seconds"),
+            exercise_ids=tuple(values.get("exercise_ids") or ()),
+            pain_before=values.get("pain_before"),
+            pain_after=values.get("pain_after"),
+            symptoms=tuple(symptoms),
+            note=values.get("note") or "",
+        ),
+        refused,
+    )
+
+
+def _flat(errors) -> list:
+    if isinstance(errors, dict):
+        return [m for value in errors.values() for m in _flat(value)]
+    if isinstance(errors, list):
+        return [m for value in errors for m in _flat(value)]
+    return [errors]
 
 
 class MyProgressView(APIView):
@@ -403,7 +441,7 @@ class MyProgressView(APIView):
     @extend_schema(responses={200: ProgressSerializer}, summary="My progress")
     def get(self, request):
         patient = _own_patient(request)
-        today = services.patient_today(patient)
+        today = patient_today(patient)
         recent = adherence.recent_adherence(patient.pk, today=today)
         # The steps are named only when today's prescription includes inversion: the
         # same gate as /me/today/ (plan or inversion paused, screening or override lapsed).

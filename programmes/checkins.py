@@ -10,14 +10,13 @@ check-in enqueues nothing.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Avg, OuterRef
+from django.db.models import Avg
 from django.utils import timezone
 
 from clinic.audit import audit_record
@@ -25,6 +24,8 @@ from patients import services as patient_services
 from patients.domain.outcomes import score_odi
 from patients.models import Patient
 from programmes import services
+from programmes.alerts import alert_raise
+from programmes.domain.permission import PauseCause
 from programmes.domain.progression import propose_progression
 from programmes.domain.symptoms import (
     KNOWN_SYMPTOMS,
@@ -38,9 +39,11 @@ from programmes.models import (
     ClinicianAlert,
     Plan,
     PlanExercise,
+    PlanInversionStep,
     PlanStatus,
     QuestionnaireResponse,
 )
+from programmes.permission import TreatmentToday, treatment_today
 
 MAX_INVERSION_SECONDS = 1200  # twice the longest allowed hold: anything more is a typo
 QUESTIONNAIRE_EVERY_DAYS = 14
@@ -48,8 +51,10 @@ QUESTIONNAIRE_EVERY_DAYS = 14
 
 @dataclass(frozen=True)
 class CheckInInput:
-    idempotency_key: uuid.UUID
-    completion: str
+    """A check-in as the interface read it; a field it could not read is None or empty."""
+
+    idempotency_key: uuid.UUID | None
+    completion: str | None
     inversion_angle_deg: int | None = None
     inversion_seconds: int | None = None
     exercise_ids: tuple[int, ...] = ()
@@ -62,11 +67,13 @@ class CheckInInput:
 
 @dataclass(frozen=True)
 class CheckInResult:
-    checkin: CheckIn
+    checkin: CheckIn | None  # None: a safety symptom acted on with no plan to store it in
     created: bool
     assessment: SymptomAssessment
     inversion_paused: bool
     went_back: bool
+    refused: dict[str, str] = field(default_factory=dict)  # fields not kept, and why
+    clinician_alerted: bool = False  # an alert was raised (or already stood) for this report
 
 
 def checkin_errors(data: CheckInInput, *, today: date) -> dict[str, str]:
@@ -87,10 +94,10 @@ def checkin_errors(data: CheckInInput, *, today: date) -> dict[str, str]:
             if data.inversion_seconds >= 0
             else "Time can't be negative."
         )
-    for field in ("pain_before", "pain_after"):
-        value = getattr(data, field)
+    for name in ("pain_before", "pain_after"):
+        value = getattr(data, name)
         if value is not None and not 0 <= value <= 10:
-            errors[field] = "Pain is rated from 0 (none) to 10 (worst imaginable)."
+            errors[name] = "Pain is rated from 0 (none) to 10 (worst imaginable)."
     unknown = sorted(set(data.symptoms) - KNOWN_SYMPTOMS)
     if unknown:
         errors["symptoms"] = f"Unknown symptom code(s): {', '.join(unknown)}."
@@ -103,69 +110,10 @@ def checkin_errors(data: CheckInInput, *, today: date) -> dict[str, str]:
     return errors
 
 
-def alert_raise(
-    *, patient: Patient, plan: Plan | None, kind: str, message: str, dedupe_key: str
-) -> bool:
-    """Record an alert once (the unique key); e-mail it after commit. True if new."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO programmes_clinicianalert
-                (clinic_id, patient_id, plan_id, kind, message, dedupe_key, created_at)
-            VALUES (%s, %s, %s, %s, %s, %s, now())
-            ON CONFLICT (dedupe_key) DO NOTHING
-            RETURNING id
-            """,
-            [patient.clinic_id, patient.pk, plan.pk if plan else None, kind, message, dedupe_key],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    from programmes.tasks import alert_email
-
-    alert_id = row[0]
-    transaction.on_commit(lambda: alert_email.delay(alert_id))
-    return True
-
-
-# What `patients.services.treatment_permission` reads, joined to the plan's patient.
-_GATE_RELATED = ("patient__current_screening__override", "patient__current_screening__referral")
-
-
 def running_plan(patient: Patient) -> Plan | None:
-    return (
-        Plan.objects.running()
-        .filter(patient=patient)
-        .select_related("current_step", *_GATE_RELATED, "patient__clinic")
-        .first()
-    )
+    """The patient's running plan as today's permission sees it (for pages and answers)."""
+    return treatment_today(patient.pk).plan
 
-
-def own_running_plan(user) -> Plan | None:
-    """The signed-in patient's running plan, for a check-in: one query.
-
-    The plan comes with what `checkin_submit` reads for every check-in: its
-    patient (scoped to the user, as `Patient.objects.for_user` scopes it), the
-    clinic, the current step, the screening with its override and referral (the
-    gate decides whether today's check-in records an inversion step: a lapsed
-    screening refuses it before the expiry sweep pauses the plan), and the ids of
-    the plan's exercises (`exercise_ids`).
-    """
-    return (
-        Plan.objects.for_user(user)
-        .running()
-        .filter(patient__user=user)
-        .select_related("current_step", *_GATE_RELATED, "patient__clinic")
-        .annotate(
-            exercise_ids=ArraySubquery(
-                PlanExercise.objects.filter(plan=OuterRef("pk")).order_by().values("pk")
-            )
-        )
-        .first()
-    )
-
-
-_LOOK_UP = object()  # `checkin_submit(plan=...)` not given: find the running plan
 
 # One statement stores the check-in or finds its key taken: the unique constraint, not
 # a read before the write, decides which request of a double submit stands.
@@ -183,83 +131,183 @@ INVERSION_NOT_PERMITTED = (
     "Inversion is not allowed at the moment: your clinician will review it. "
     "Check in without the inversion angle and time."
 )
+NO_PROGRAMME = "You have no programme to check in to yet."
 
 
-def _inversion_permitted_today(plan: Plan, today: date) -> bool:
-    """Today's treatment permission (the screening gate, as `prescription_for` asks it):
-    a lapsed screening or override refuses inversion before the expiry sweep pauses
-    the plan, so the plan's own `inversion_active` is not enough.
-
-    `plan.patient` comes with its screening, override and referral (`running_plan`,
-    `own_running_plan`), so asking costs no query.
-    """
-    return patient_services.treatment_permission(plan.patient, today=today).inversion
-
-
-def _first_checkin(patient: Patient, key: uuid.UUID) -> CheckInResult | None:
+def _first_checkin(patient: Patient, key: uuid.UUID | None) -> CheckInResult | None:
     """The check-in already stored under this key (a double submit or a retry), if any."""
+    if key is None:
+        return None
     existing = CheckIn.objects.filter(patient=patient, idempotency_key=key).first()
     if existing is None:
         return None
     return CheckInResult(existing, False, classify_symptoms(existing.symptoms), False, False)
 
 
+def _refusals(
+    data: CheckInInput, now: TreatmentToday, refused: dict[str, str]
+) -> tuple[dict[str, str], PlanInversionStep | None]:
+    """Every field this check-in can't keep, and the inversion step it records (if any)."""
+    errors = dict(refused)
+    errors.update(
+        {k: v for k, v in checkin_errors(data, today=now.today).items() if k not in errors}
+    )
+    plan = now.plan
+    if plan is None:
+        errors.setdefault("plan", NO_PROGRAMME)
+        return errors, None
+    known = {dose.pk for dose in plan.exercises.all()}
+    if not set(data.exercise_ids) <= known:
+        errors.setdefault("exercise_ids", "Choose exercises from your own programme.")
+    step = now.inversion_step
+    if step is None and (
+        data.inversion_angle_deg is not None or data.inversion_seconds is not None
+    ):
+        errors.setdefault("inversion_angle_deg", INVERSION_NOT_PERMITTED)
+    return errors, step
+
+
 @transaction.atomic
 def checkin_submit(
-    *, patient: Patient, data: CheckInInput, channel: str, request=None, plan=_LOOK_UP
+    *,
+    patient: Patient,
+    data: CheckInInput,
+    channel: str,
+    request=None,
+    refused: dict[str, str] | None = None,
 ) -> CheckInResult:
     """Store a check-in once, and act on its symptoms in the same transaction.
 
-    `plan`, when given, is the patient's running plan (None: they have none) as
-    `own_running_plan` reads it, so the caller's one query serves both.
+    Symptoms come first (CLINICAL.md s.4): a stop symptom pauses inversion and alerts the
+    clinician, a red flag also puts the patient in urgent referral, whatever else the
+    check-in got wrong. `refused` names fields the interface could not read (their values
+    are absent from `data`). Without a safety symptom, any refused field refuses the whole
+    check-in (ValidationError, nothing stored). With one, the fields that are valid are
+    stored with the symptoms, the rest are refused field by field, and the result carries
+    them in `refused` for the interface to show.
     """
-    today = timezone.localtime(timezone.now(), patient.zone).date()
-    errors = checkin_errors(data, today=today)
-    if errors:
+    # Unknown codes are refused (checkin_errors), the known ones acted on.
+    symptoms = tuple(sorted(set(data.symptoms) & KNOWN_SYMPTOMS))
+    assessment = classify_symptoms(symptoms)
+    now = treatment_today(patient.pk, lock=True)
+    patient, plan, today = now.patient, now.plan, now.today
+    errors, inversion_step = _refusals(data, now, refused or {})
+    first = _first_checkin(patient, data.idempotency_key)
+    if first is not None:  # a repeat: the first one stands, whatever this one carried
+        return first
+    if errors and not assessment.stop:
         raise ValidationError(errors)
-    if plan is _LOOK_UP:
-        plan = running_plan(patient)
-    if plan is None:
-        first = _first_checkin(patient, data.idempotency_key)
-        if first is not None:  # sent before the plan ended: the first one stands
-            return first
-        raise ValidationError({"plan": "You have no programme to check in to yet."})
-    exercise_ids = sorted(set(data.exercise_ids))
-    if exercise_ids:
-        known = getattr(plan, "exercise_ids", None)
-        if known is None:
-            known = PlanExercise.objects.filter(plan=plan).values_list("pk", flat=True)
-        if not set(exercise_ids) <= set(known):
-            first = _first_checkin(patient, data.idempotency_key)
-            if first is not None:
-                return first
-            raise ValidationError({"exercise_ids": "Choose exercises from your own programme."})
-    # The plan may run inversion while today's gate refuses it (a lapsed screening or
-    # override the expiry sweep has not yet paused): then nothing is recorded as inversion.
-    gate_refuses = plan.inversion_active and not _inversion_permitted_today(plan, today)
-    inversion_step = plan.current_step if plan.inversion_active and not gate_refuses else None
-    if gate_refuses and (
-        data.inversion_angle_deg is not None or data.inversion_seconds is not None
+
+    checkin = None
+    if plan is not None:
+        checkin = _store(
+            patient=patient,
+            plan=plan,
+            data=data,
+            errors=errors,
+            step=inversion_step,
+            today=today,
+        )
+        if checkin is None:  # the key raced in from another request: that one stands
+            existing = CheckIn.objects.get(patient=patient, idempotency_key=data.idempotency_key)
+            return CheckInResult(
+                existing, False, classify_symptoms(existing.symptoms), False, False
+            )
+        audit_record(
+            actor=getattr(request, "user", None),
+            action="create",
+            channel=channel,
+            obj=checkin,
+            clinic=patient.clinic,
+            patient_id=patient.pk,
+            summary=f"Check-in {checkin.local_date}"
+            + (f" (refused: {', '.join(sorted(errors))})" if errors else ""),
+            request=request,
+        )
+
+    paused = went_back = told = False
+    if assessment.stop:
+        paused, told = _act_on_stop(
+            patient=patient,
+            plan=plan,
+            assessment=assessment,
+            day=checkin.local_date if checkin else today,
+            key=data.idempotency_key,
+            by=getattr(request, "user", None),
+            channel=channel,
+        )
+    elif assessment.mild and inversion_step is not None:
+        went_back = _apply_mild_symptom_rule(plan, today=checkin.local_date)
+    if checkin is not None and pain_needs_alert(checkin.pain_before, checkin.pain_after):
+        worst_pain = max(p for p in (checkin.pain_before, checkin.pain_after) if p is not None)
+        told = (
+            alert_raise(
+                patient=patient,
+                plan=plan,
+                kind=ClinicianAlert.Kind.HIGH_PAIN,
+                message=f"Pain {worst_pain}/10 reported on {checkin.local_date}.",
+                dedupe_key=f"pain:{patient.pk}:{checkin.local_date}",
+            )
+            or told
+        )
+    # Progression runs only where inversion may go on today.
+    if (
+        plan is not None
+        and plan.auto_advance
+        and not assessment.stop
+        and inversion_step is not None
     ):
-        first = _first_checkin(patient, data.idempotency_key)
-        if first is not None:  # sent while inversion was allowed: the first one stands
-            return first
-        raise ValidationError({"inversion_angle_deg": INVERSION_NOT_PERMITTED})
+        from programmes.tasks import progression_evaluate
+
+        plan_id = plan.pk
+        transaction.on_commit(lambda: progression_evaluate.delay(plan_id))
+    return CheckInResult(
+        checkin,
+        checkin is not None,
+        assessment,
+        paused,
+        went_back,
+        refused=errors,
+        clinician_alerted=told or assessment.stop,
+    )
+
+
+def _store(
+    *,
+    patient: Patient,
+    plan: Plan,
+    data: CheckInInput,
+    errors: dict[str, str],
+    step: PlanInversionStep | None,
+    today: date,
+) -> CheckIn | None:
+    """Insert the check-in with its valid fields (a refused one is left empty). None: the
+    idempotency key was taken meanwhile."""
+
+    def kept(name: str, value):
+        return None if name in errors else value
+
+    inverted = step is not None and "inversion_angle_deg" not in errors
+    exercise_ids = [] if "exercise_ids" in errors else sorted(set(data.exercise_ids))
     checkin = CheckIn(
         plan=plan,
         patient=patient,
         clinic_id=patient.clinic_id,
-        idempotency_key=data.idempotency_key,
-        local_date=data.local_date or today,
+        idempotency_key=data.idempotency_key
+        if data.idempotency_key is not None and "idempotency_key" not in errors
+        else uuid.uuid4(),
+        local_date=kept("local_date", data.local_date) or today,
         submitted_at=timezone.now(),
-        completion=data.completion,
-        step=inversion_step,
-        inversion_angle_deg=data.inversion_angle_deg if inversion_step else None,
-        inversion_seconds=data.inversion_seconds if inversion_step else None,
-        pain_before=data.pain_before,
-        pain_after=data.pain_after,
-        symptoms=sorted(set(data.symptoms)),
-        note=data.note.strip(),
+        completion=kept("completion", data.completion) or "",
+        step=step,
+        inversion_angle_deg=kept("inversion_angle_deg", data.inversion_angle_deg)
+        if inverted
+        else None,
+        inversion_seconds=kept("inversion_seconds", data.inversion_seconds) if inverted else None,
+        pain_before=kept("pain_before", data.pain_before),
+        pain_after=kept("pain_after", data.pain_after),
+        symptoms=sorted(set(data.symptoms) & KNOWN_SYMPTOMS),
+        note=(kept("note", data.note) or "").strip(),
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -283,62 +331,54 @@ def checkin_submit(
         )
         row = cursor.fetchone()
     if row is None:
-        # The key is taken: this is a repeat, or the same key raced in from another
-        # request (the insert waited for it to commit). That one stands.
-        existing = CheckIn.objects.get(patient=patient, idempotency_key=data.idempotency_key)
-        return CheckInResult(existing, False, classify_symptoms(existing.symptoms), False, False)
+        return None
     checkin.pk = row[0]
     checkin._state.adding = False
     checkin._state.db = connection.alias
     _exercises_done_store(checkin, exercise_ids)
-    audit_record(
-        actor=getattr(request, "user", None),
-        action="create",
-        channel=channel,
-        obj=checkin,
-        clinic=patient.clinic,
-        patient_id=patient.pk,
-        summary=f"Check-in {checkin.local_date}",
-        request=request,
-    )
+    return checkin
 
-    assessment = classify_symptoms(checkin.symptoms)
-    paused = went_back = False
-    if assessment.stop:
-        symptoms = symptom_labels(assessment.stop_codes)
-        reason = f"Stop symptom reported on {checkin.local_date}: {symptoms}."
-        paused = services.plan_pause_inversion(plan=plan, by=None, reason=reason)
-        alert_raise(
-            patient=patient,
-            plan=plan,
-            kind=ClinicianAlert.Kind.RED_FLAG
-            if assessment.red_flag
-            else ClinicianAlert.Kind.STOP_SYMPTOM,
-            message=reason
-            + (" Red flag: urgent referral advice shown." if assessment.red_flag else ""),
-            dedupe_key=f"stop:{checkin.pk}",
-        )
-    elif assessment.mild and inversion_step is not None:
-        went_back = _apply_mild_symptom_rule(plan, today=checkin.local_date)
-    worst_pain = max(
-        (p for p in (checkin.pain_before, checkin.pain_after) if p is not None), default=None
-    )
-    if pain_needs_alert(checkin.pain_before, checkin.pain_after):
-        alert_raise(
-            patient=patient,
-            plan=plan,
-            kind=ClinicianAlert.Kind.HIGH_PAIN,
-            message=f"Pain {worst_pain}/10 reported on {checkin.local_date}.",
-            dedupe_key=f"pain:{patient.pk}:{checkin.local_date}",
-        )
-    # While today's gate refuses inversion (a lapsed screening the sweep has not yet
-    # paused) there is nothing to progress, and the database refuses the plan's save.
-    if plan.auto_advance and not assessment.stop and not gate_refuses:
-        from programmes.tasks import progression_evaluate
 
-        plan_id = plan.pk
-        transaction.on_commit(lambda: progression_evaluate.delay(plan_id))
-    return CheckInResult(checkin, True, assessment, paused, went_back)
+def _act_on_stop(
+    *,
+    patient: Patient,
+    plan: Plan | None,
+    assessment: SymptomAssessment,
+    day: date,
+    key: uuid.UUID | None,
+    by,
+    channel: str,
+) -> tuple[bool, bool]:
+    """Pause inversion, record a red flag, tell the clinician. (paused, alerted)."""
+    symptoms = symptom_labels(assessment.stop_codes)
+    reason = f"Stop symptom reported on {day}: {symptoms}."
+    if assessment.red_flag:
+        red_flags = symptom_labels(assessment.red_flag_codes)
+        patient_services.patient_red_flag_report(
+            patient=patient,
+            note=f"Red-flag symptom reported at a check-in on {day}: {red_flags}.",
+            by=by,
+            channel=channel,
+        )
+    paused = False
+    if plan is not None:
+        paused = services.plan_pause_inversion(
+            plan=plan,
+            by=None,
+            reason=reason,
+            cause=PauseCause.RED_FLAG if assessment.red_flag else PauseCause.STOP_SYMPTOM,
+        )
+    alert_raise(
+        patient=patient,
+        plan=plan,
+        kind=ClinicianAlert.Kind.RED_FLAG
+        if assessment.red_flag
+        else ClinicianAlert.Kind.STOP_SYMPTOM,
+        message=reason
+        + (" Red flag: urgent referral advice shown." if assessment.red_flag else ""),
+        dedupe_key=f"stop:{patient.pk}:{key or uuid.uuid4()}",
+    )
+    return paused, True
 
 
 def _exercises_done_store(checkin: CheckIn, exercise_ids: list[int]) -> None:

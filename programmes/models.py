@@ -18,6 +18,7 @@ from django.db import models
 
 from clinic.models import Clinic
 from patients.models import Outcome, Patient
+from programmes.domain.permission import PauseCause
 from programmes.domain.progression import InversionStep
 from programmes.domain.symptoms import Symptom
 from programmes.querysets import CheckInQuerySet, PlanQuerySet
@@ -282,6 +283,12 @@ class Plan(models.Model):
         default=False, help_text="Inversion stopped (symptom or screening); exercises go on."
     )
     pause_reason = models.TextField(blank=True)
+    inversion_pause_cause = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[(c.value, c.name.replace("_", " ").capitalize()) for c in PauseCause if c.value],
+        help_text="Why inversion is paused: a resume must answer it.",
+    )
     # The progression engine's latest proposal, shown to the clinician.
     proposal_action = models.CharField(max_length=10, blank=True)
     proposal_reason = models.TextField(blank=True)
@@ -461,6 +468,10 @@ class ClinicianAlert(models.Model):
     class Kind(models.TextChoices):
         STOP_SYMPTOM = "stop_symptom", "Stop symptom reported"
         RED_FLAG = "red_flag", "Red-flag symptom reported"
+        URGENT_REFERRAL = "urgent_referral", "Intake: urgent referral"
+        REVIEW_REQUIRED = "review_required", "Intake: review required"
+        SCREENING_PAUSE = "screening_pause", "Health update paused inversion"
+        CONFIRM_SCREENING = "confirm_screening", "Patient's answers await confirmation"
         MILD_REPEATED = "mild_repeated", "Mild symptoms twice in 7 days"
         HIGH_PAIN = "high_pain", "Pain 7 or more"
         NO_CHECKIN = "no_checkin", "No check-in for 49 hours"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -25,10 +25,10 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from patients.models import Patient
-from patients.services import treatment_permission
 from programmes.channels import CHANNELS, ChannelError, Message
 from programmes.domain.reminders import DEFAULT_QUIET_HOURS, LATEST_REMINDER, NUDGE, NUDGE_AFTER
-from programmes.models import CheckIn, Plan, ReminderDelivery
+from programmes.models import CheckIn, ReminderDelivery
+from programmes.permission import TreatmentToday, treatments_today
 
 logger = logging.getLogger(__name__)
 
@@ -164,16 +164,10 @@ def reminder_sweep(*, now: datetime | None = None, requeue_after: timedelta | No
     return total
 
 
-def _inversion_step(plan: Plan | None, day: date):
-    """The step to name in a reminder: only if inversion runs and the screening gate agrees
-    on that day, as on the portal's Today (a lapsed screening or override names none)."""
-    if plan is None or not plan.inversion_active:
-        return None
-    return plan.current_step if treatment_permission(plan.patient, today=day).inversion else None
-
-
-def _message(patient: Patient, plan: Plan | None, kind: str, day: date) -> Message:
-    step = _inversion_step(plan, day)
+def _message(patient: Patient, treatment: TreatmentToday | None, kind: str) -> Message:
+    # Today's permission at the moment of sending, in the patient's own date: a row sent
+    # late names no step the screening no longer allows.
+    step = treatment.inversion_step if treatment is not None else None
     today = f"{step.describe()}, then your exercises" if step else "your exercises"
     link = f"{settings.PORTAL_BASE_URL.rstrip('/')}{reverse('portal:home')}"
     opening = "A gentle nudge" if kind == NUDGE else "Time for today's session"
@@ -233,16 +227,9 @@ def _claim(delivery_ids: list[int]) -> list[ReminderDelivery]:
     )
 
 
-def _context(rows: list[ReminderDelivery]) -> tuple[dict[int, Plan], set]:
+def _context(rows: list[ReminderDelivery]) -> tuple[dict[int, TreatmentToday], set]:
     patient_ids = {row.patient_id for row in rows}
-    plans = {
-        plan.patient_id: plan
-        for plan in Plan.objects.filter(patient_id__in=patient_ids, status="active").select_related(
-            "current_step",
-            "patient__current_screening__override",
-            "patient__current_screening__referral",
-        )
-    }
+    plans = treatments_today(patient_ids)
     checked_in = set(
         CheckIn.objects.filter(
             patient_id__in=patient_ids, local_date__in={row.local_date for row in rows}
@@ -293,13 +280,13 @@ def _record(rows: list[ReminderDelivery]) -> None:
         )
 
 
-def _deliver(row: ReminderDelivery, plan: Plan | None) -> None:
+def _deliver(row: ReminderDelivery, plan: TreatmentToday | None) -> None:
     """Send through the row's channel and set its outcome: sent, pending (retry) or failed."""
     try:
         CHANNELS[row.channel].send(
             delivery=row,
             patient=row.patient,
-            message=_message(row.patient, plan, row.kind, row.local_date),
+            message=_message(row.patient, plan, row.kind),
         )
     except ChannelError as error:
         row.last_error = str(error)[:500]

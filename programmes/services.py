@@ -7,18 +7,25 @@ tasks show as they are. The database trigger of migration 0002 stands behind it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.dispatch import receiver
 from django.utils import timezone
 
 from clinic.audit import audit_record
-from patients import services as patient_services
-from patients.models import Outcome, Patient
-from patients.services import screening_changed
+from patients.models import Patient
+from programmes.alerts import alert_raise
+from programmes.domain.permission import (
+    INVERSION_CATEGORY,
+    NOT_NOW,
+    PauseCause,
+    PlanFacts,
+    TreatmentPermission,
+    treatment_permission,
+)
 from programmes.domain.progression import (
     CheckInRecord,
     PlanState,
@@ -30,6 +37,7 @@ from programmes.domain.progression import (
 from programmes.domain.symptoms import EXIT_ADVICE
 from programmes.models import (
     CheckIn,
+    ClinicianAlert,
     Exercise,
     Plan,
     PlanEvent,
@@ -38,6 +46,12 @@ from programmes.models import (
     PlanStatus,
     ProgrammeTemplate,
     TemplateKind,
+)
+from programmes.permission import (
+    TreatmentToday,
+    plan_facts,
+    screening_facts,
+    treatment_today,
 )
 
 RECENT_CHECKIN_DAYS = 7
@@ -75,19 +89,8 @@ def _record(
 
 
 def _lock(plan: Plan) -> Plan:
-    return (
-        Plan.objects.select_for_update(of=("self",))
-        .select_related("patient__current_screening__override", "patient__clinic", "current_step")
-        .get(pk=plan.pk)
-    )
-
-
-def patient_today(patient: Patient) -> date:
-    """The patient's own local date: days, sessions and check-ins are counted in it."""
-    return timezone.localtime(timezone.now(), patient.zone).date()
-
-
-_today = patient_today
+    """The plan, locked, with its patient locked first (the one lock order)."""
+    return treatment_today(plan.patient_id, plan=plan, lock=True).plan
 
 
 def _steps(plan: Plan) -> list[PlanInversionStep]:
@@ -98,29 +101,46 @@ def plan_day(plan: Plan, today: date) -> int:
     return max((today - plan.start_date).days, 0)
 
 
-def forbidden_exercises(exercises, outcome: str | None, *, inversion_allowed: bool) -> list[str]:
-    """Names of exercises whose contraindication tags forbid them for this outcome."""
-    names = []
-    for exercise in exercises:
-        tags = set(exercise.contraindication_tags)
-        if outcome in tags and not (inversion_allowed and outcome == Outcome.REVIEW_REQUIRED):
-            names.append(exercise.name)
-    return names
+def _if_running(plan: Plan, **changes) -> PlanFacts:
+    """The plan's facts as they would be after a change (activation, resume)."""
+    return dataclasses.replace(plan_facts(plan), **changes)
 
 
-def _make_step_current(plan: Plan, step: PlanInversionStep | None, *, today: date) -> None:
+def _permission_after(today_: TreatmentToday, **changes) -> TreatmentPermission:
+    """Today's permission for the plan as it would stand after `changes`."""
+    return treatment_permission(
+        screening=screening_facts(today_.patient),
+        plan=_if_running(today_.plan, **changes),
+        symptoms_today=today_.symptoms_today,
+        today=today_.today,
+    )
+
+
+def exercises_refused(permission: TreatmentPermission, exercises) -> list[str]:
+    """Names of the exercises today's permission refuses (inversion ones where it may not)."""
+    return [
+        exercise.name
+        for exercise in exercises
+        if not permission.allows_exercise(
+            category=exercise.category, contraindication_tags=exercise.contraindication_tags
+        )
+    ]
+
+
+def _make_step_current(
+    plan: Plan, step: PlanInversionStep | None, *, permission: TreatmentPermission, today: date
+) -> None:
     """The one guarded place an inversion step becomes current.
 
-    The gate must allow inversion today, and the step must keep every cap
-    measured against the step before it in the plan (the start ranges for the
-    first), at the plan's ceiling, on the plan's current day.
+    Today's permission must allow inversion, the step must fit today's limits, and it
+    must keep every cap measured against the step before it in the plan (the start
+    ranges for the first), at the plan's ceiling, on the plan's current day.
     """
     if step is not None:
-        permission = patient_services.treatment_permission(plan.patient, today=today)
         if not permission.inversion:
             raise ValidationError({"current_step": f"Inversion refused: {permission.reason}"})
         previous = plan.inversion_steps.filter(order__lt=step.order).order_by("-order").first()
-        violations = step_violations(
+        violations = permission.limits.violations(step.as_domain()) + step_violations(
             step.as_domain(),
             previous=previous.as_domain() if previous is not None else None,
             ceiling_deg=plan.ceiling_deg,
@@ -128,7 +148,7 @@ def _make_step_current(plan: Plan, step: PlanInversionStep | None, *, today: dat
             plan_day=plan_day(plan, today),
         )
         if violations:
-            raise ValidationError({"current_step": " ".join(violations)})
+            raise ValidationError({"current_step": " ".join(dict.fromkeys(violations))})
     plan.current_step = step
     plan.step_started_on = today if step is not None else None
 
@@ -136,24 +156,19 @@ def _make_step_current(plan: Plan, step: PlanInversionStep | None, *, today: dat
 def plan_assignment_problems(
     *, patient: Patient, template: ProgrammeTemplate, today: date | None = None
 ) -> dict[str, str]:
-    """Why this template can't be given to this patient (empty: it can)."""
-    today = today or _today(patient)
-    permission = patient_services.treatment_permission(patient, today=today)
+    """Why this template can't be given to this patient today (empty: it can)."""
+    permission = treatment_today(patient.pk, plan=None, today=today).permission
     if not permission.programme:
         return {"patient": permission.reason}
-    outcome = patient.current_screening.outcome if patient.current_screening else None
-    if template.inversion_steps.exists() and outcome in (
-        Outcome.CONTRAINDICATED,
-        Outcome.URGENT_REFERRAL,
-    ):
+    if template.inversion_steps.exists() and not permission.inversion:
         return {
-            "template": "Inversion is contraindicated for this patient: choose an exercise-only "
-            "template."
+            "template": f"Inversion is not allowed for this patient ({permission.reason}): "
+            "choose an exercise-only template."
         }
     exercises = Exercise.objects.filter(pk__in=template.exercises.values("exercise"))
-    forbidden = forbidden_exercises(exercises, outcome, inversion_allowed=permission.inversion)
-    if forbidden:
-        return {"template": f"Not allowed by the patient's screening: {', '.join(forbidden)}."}
+    refused = exercises_refused(permission, exercises)
+    if refused:
+        return {"template": f"Not allowed by the patient's screening: {', '.join(refused)}."}
     return {}
 
 
@@ -170,7 +185,7 @@ def plan_create_from_template(
     auto_advance: bool = False,
 ) -> Plan:
     """Copy a template into a draft plan for the patient (the template is never shared)."""
-    today = _today(patient)
+    today = treatment_today(patient.pk, plan=None, lock=True).today
     problems = plan_assignment_problems(patient=patient, template=template, today=today)
     if problems:
         raise ValidationError(problems)
@@ -221,43 +236,57 @@ def plan_check_steps(plan: Plan) -> tuple[str, ...]:
     )
 
 
-def plan_check_exercises(plan: Plan) -> None:
-    patient = plan.patient
-    permission = patient_services.treatment_permission(patient)
-    outcome = patient.current_screening.outcome if patient.current_screening else None
+def plan_check_exercises(plan: Plan, *, permission: TreatmentPermission | None = None) -> None:
+    """Refuse exercises today's permission forbids (an inversion one included)."""
+    if permission is None:
+        permission = treatment_today(plan.patient_id, plan=plan).permission
     exercises = Exercise.objects.filter(pk__in=plan.exercises.values("exercise"))
-    forbidden = forbidden_exercises(exercises, outcome, inversion_allowed=permission.inversion)
-    if forbidden:
+    refused = exercises_refused(permission, exercises)
+    if refused:
         raise ValidationError(
-            {"exercises": f"Not allowed by the patient's screening: {', '.join(forbidden)}."}
+            {"exercises": f"Not allowed by the patient's screening: {', '.join(refused)}."}
         )
 
 
 @transaction.atomic
 def plan_activate(*, plan: Plan, by, today: date | None = None) -> Plan:
-    plan = _lock(plan)
-    today = today or _today(plan.patient)
+    now = treatment_today(plan.patient_id, plan=plan, lock=True, today=today)
+    plan, today = now.plan, now.today
     if plan.status not in (PlanStatus.DRAFT,):
         raise ValidationError(
             {"status": f"A {plan.get_status_display().lower()} plan can't be activated."}
         )
-    permission = patient_services.treatment_permission(plan.patient, today=today)
-    if not permission.programme:
+    start = max(plan.start_date, today)
+    permission = _permission_after(now, status=PlanStatus.ACTIVE, start_date=start)
+    if not permission.programme and start <= today:
         raise ValidationError({"patient": permission.reason})
     if Plan.objects.running().filter(patient=plan.patient).exclude(pk=plan.pk).exists():
         raise ValidationError({"status": "This patient already has a running plan: end it first."})
-    plan_check_exercises(plan)
+    plan_check_exercises(plan, permission=permission)
     problems = plan_check_steps(plan)
     if problems:
         raise ValidationError({"inversion_steps": " ".join(problems)})
     steps = _steps(plan)
     plan.status = PlanStatus.ACTIVE
-    if plan.start_date < today:
-        plan.start_date = today
-    _make_step_current(plan, steps[0] if steps else None, today=today)
+    plan.start_date = start
+    if start > today:  # a future start: the step is checked against the screening on the day
+        permission = _permission_after(now, status=PlanStatus.ACTIVE, start_date=today)
+    _make_step_current(plan, steps[0] if steps else None, permission=permission, today=today)
     plan.inversion_paused = False
+    plan.inversion_pause_cause = PauseCause.NONE
     plan.pause_reason = ""
-    plan.save()
+    plan.save(
+        update_fields=[
+            "status",
+            "start_date",
+            "current_step",
+            "step_started_on",
+            "inversion_paused",
+            "inversion_pause_cause",
+            "pause_reason",
+            "updated_at",
+        ]
+    )
     _record(
         plan,
         PlanEvent.Kind.ACTIVATED,
@@ -282,28 +311,80 @@ def plan_pause(*, plan: Plan, by, reason: str) -> Plan:
     return plan
 
 
+def resume_needs(plan: Plan) -> str:
+    """What a clinician must give to resume this plan: "" or "confirmation" (and a reason)."""
+    if plan.inversion_paused and plan.inversion_pause_cause in (
+        PauseCause.STOP_SYMPTOM,
+        PauseCause.RED_FLAG,
+    ):
+        return "confirmation"
+    return ""
+
+
 @transaction.atomic
-def plan_resume(*, plan: Plan, by, today: date | None = None) -> Plan:
-    """Resume a paused plan, or inversion stopped by a symptom or screening, after review."""
-    plan = _lock(plan)
-    today = today or _today(plan.patient)
+def plan_resume(
+    *, plan: Plan, by, reason: str = "", confirmed: bool = False, today: date | None = None
+) -> Plan:
+    """Resume a paused plan, or inversion stopped by a symptom or screening, after review.
+
+    After a stop or red-flag symptom the clinician confirms and gives a reason (audited);
+    after a red flag, today's permission also needs the referral's outcome on record.
+    """
+    now = treatment_today(plan.patient_id, plan=plan, lock=True, today=today)
+    plan, today = now.plan, now.today
     if plan.status not in (PlanStatus.PAUSED, PlanStatus.ACTIVE) or (
         plan.status == PlanStatus.ACTIVE and not plan.inversion_paused
     ):
         raise ValidationError({"status": "Only a paused plan can be resumed."})
-    permission = patient_services.treatment_permission(plan.patient, today=today)
+    if resume_needs(plan) and not (confirmed and reason and reason.strip()):
+        raise ValidationError(
+            {
+                "reason": "Inversion was stopped by a symptom: confirm you have reviewed it "
+                "and give the clinical reason for resuming."
+            }
+        )
+    permission = _permission_after(
+        now, status=PlanStatus.ACTIVE, inversion_paused=False, pause_cause=PauseCause.NONE
+    )
     if not permission.programme:
         raise ValidationError({"patient": permission.reason})
+    was_paused = plan.status == PlanStatus.PAUSED
     plan.status = PlanStatus.ACTIVE
-    plan.inversion_paused = False
-    plan.pause_reason = ""
-    if plan.current_step_id is not None:
-        # Re-check the gate: resuming makes the step current again.
-        started_on = plan.step_started_on
-        _make_step_current(plan, plan.current_step, today=today)
-        plan.step_started_on = started_on or today
-    plan.save()
-    _record(plan, PlanEvent.Kind.RESUMED, by=by)
+    fields = ["status", "updated_at"]
+    if plan.inversion_paused:
+        if plan.current_step_id is not None or _has_inversion_exercise(plan):
+            if not permission.inversion:
+                if not was_paused:
+                    raise ValidationError({"patient": f"Inversion refused: {permission.reason}"})
+            else:
+                started_on = plan.step_started_on
+                _make_step_current(plan, plan.current_step, permission=permission, today=today)
+                plan.step_started_on = started_on or today
+                plan.inversion_paused = False
+                plan.inversion_pause_cause = PauseCause.NONE
+                plan.pause_reason = ""
+                fields += [
+                    "current_step",
+                    "step_started_on",
+                    "inversion_paused",
+                    "inversion_pause_cause",
+                    "pause_reason",
+                ]
+        else:
+            plan.inversion_paused = False
+            plan.inversion_pause_cause = PauseCause.NONE
+            fields += ["inversion_paused", "inversion_pause_cause"]
+    if was_paused and not plan.inversion_paused:
+        plan.pause_reason = ""
+        fields.append("pause_reason")
+    plan.save(update_fields=list(dict.fromkeys(fields)))
+    _record(
+        plan,
+        PlanEvent.Kind.RESUMED,
+        by=by,
+        reason=reason.strip(),
+        data={"confirmed": bool(confirmed)},
+    )
     return plan
 
 
@@ -320,16 +401,16 @@ def _neighbour(
 
 @transaction.atomic
 def plan_advance(*, plan: Plan, by, reason: str = "", today: date | None = None) -> Plan:
-    plan = _lock(plan)
-    today = today or _today(plan.patient)
+    now = treatment_today(plan.patient_id, plan=plan, lock=True, today=today)
+    plan, today = now.plan, now.today
     if not plan.inversion_active:
         raise ValidationError({"status": "Inversion is not running on this plan."})
     current, target = _neighbour(plan, +1)
     if target is None:
         raise ValidationError({"current_step": "This is already the last step of the plan."})
-    _make_step_current(plan, target, today=today)
+    _make_step_current(plan, target, permission=now.permission, today=today)
     plan.proposal_action = ""
-    plan.save()
+    plan.save(update_fields=["current_step", "step_started_on", "proposal_action", "updated_at"])
     _record(
         plan,
         PlanEvent.Kind.ADVANCED,
@@ -343,19 +424,19 @@ def plan_advance(*, plan: Plan, by, reason: str = "", today: date | None = None)
 
 @transaction.atomic
 def plan_go_back(*, plan: Plan, by, reason: str = "", today: date | None = None) -> Plan:
-    plan = _lock(plan)
-    today = today or _today(plan.patient)
+    now = treatment_today(plan.patient_id, plan=plan, lock=True, today=today)
+    plan, today = now.plan, now.today
     if plan.current_step_id is None or plan.status not in (PlanStatus.ACTIVE, PlanStatus.PAUSED):
         raise ValidationError({"status": "This plan has no inversion step to go back from."})
     current, target = _neighbour(plan, -1)
     if target is None:
         raise ValidationError({"current_step": "This is already the first step."})
     if plan.inversion_active:
-        _make_step_current(plan, target, today=today)
+        _make_step_current(plan, target, permission=now.permission, today=today)
     else:
         plan.current_step, plan.step_started_on = target, today  # lower and not running: no gate
     plan.proposal_action = ""
-    plan.save()
+    plan.save(update_fields=["current_step", "step_started_on", "proposal_action", "updated_at"])
     _record(
         plan,
         PlanEvent.Kind.WENT_BACK,
@@ -369,11 +450,12 @@ def plan_go_back(*, plan: Plan, by, reason: str = "", today: date | None = None)
 
 @transaction.atomic
 def plan_end(*, plan: Plan, by, reason: str = "", completed: bool = False) -> Plan:
-    plan = _lock(plan)
+    now = treatment_today(plan.patient_id, plan=plan, lock=True)
+    plan = now.plan
     if plan.status in (PlanStatus.ENDED, PlanStatus.COMPLETED):
         raise ValidationError({"status": "This plan has already ended."})
     plan.status = PlanStatus.COMPLETED if completed else PlanStatus.ENDED
-    plan.end_date = _today(plan.patient)
+    plan.end_date = now.today
     plan.save(update_fields=["status", "end_date", "updated_at"])
     _record(
         plan, PlanEvent.Kind.COMPLETED if completed else PlanEvent.Kind.ENDED, by=by, reason=reason
@@ -381,32 +463,67 @@ def plan_end(*, plan: Plan, by, reason: str = "", completed: bool = False) -> Pl
     return plan
 
 
-def plan_pause_inversion(*, plan: Plan, by, reason: str) -> bool:
-    """Stop inversion at once (symptom, screening); exercises go on. True if it changed."""
+def _has_inversion_exercise(plan: Plan) -> bool:
+    return any(dose.exercise.category == INVERSION_CATEGORY for dose in plan.exercises.all())
+
+
+@transaction.atomic
+def plan_pause_inversion(*, plan: Plan, by, reason: str, cause: str) -> bool:
+    """Stop inversion at once (symptom, screening); exercises go on. True if it changed.
+
+    A stop or red-flag symptom replaces a milder cause, so its resume asks for review.
+    """
     plan = _lock(plan)
-    if plan.inversion_paused or plan.current_step_id is None or not plan.is_running:
+    if not plan.is_running:
+        return False
+    if plan.current_step_id is None and not _has_inversion_exercise(plan):
+        return False
+    graver = cause in (PauseCause.STOP_SYMPTOM, PauseCause.RED_FLAG) and (
+        plan.inversion_pause_cause not in (PauseCause.STOP_SYMPTOM, PauseCause.RED_FLAG)
+        or cause == PauseCause.RED_FLAG
+    )
+    if plan.inversion_paused and not graver:
         return False
     plan.inversion_paused = True
+    plan.inversion_pause_cause = cause
     plan.pause_reason = reason
-    plan.save(update_fields=["inversion_paused", "pause_reason", "updated_at"])
+    plan.save(
+        update_fields=["inversion_paused", "inversion_pause_cause", "pause_reason", "updated_at"]
+    )
     _record(plan, PlanEvent.Kind.INVERSION_PAUSED, by=by, reason=reason)
     return True
 
 
-@receiver(screening_changed, dispatch_uid="programmes.pause_on_screening")
 def pause_when_screening_forbids(
     sender, *, patient: Patient, screening, reason: str, by, today: date, **_
 ):
-    """A worse or expired screening pauses inversion (or the whole plan) in the same transaction."""
-    patient = Patient.objects.select_related("current_screening__override").get(pk=patient.pk)
-    permission = patient_services.treatment_permission(patient, today=today)
-    for plan in Plan.objects.running().filter(patient=patient):
-        if not permission.programme and plan.status == PlanStatus.ACTIVE:
-            plan_pause(plan=plan, by=by, reason=f"Screening: {permission.reason}")
-        if not permission.inversion:
-            plan_pause_inversion(
-                plan=plan, by=by, reason=f"Screening ({reason}): {permission.reason}"
-            )
+    """A worse or expired screening pauses inversion (or the whole plan) in the same
+    transaction, and tells the clinician at once (connected in `ProgrammesConfig.ready`)."""
+    now = treatment_today(patient.pk, lock=True, today=today)
+    plan = now.plan
+    if plan is None:
+        return
+    permission = now.permission
+    paused_plan = paused_inversion = False
+    if not permission.programme and plan.status == PlanStatus.ACTIVE:
+        plan_pause(plan=plan, by=by, reason=f"Screening: {permission.reason}")
+        paused_plan = True
+    if not _permission_after(now, status=PlanStatus.ACTIVE, inversion_paused=False).inversion:
+        paused_inversion = plan_pause_inversion(
+            plan=plan,
+            by=by,
+            reason=f"Screening ({reason}): {permission.reason}",
+            cause=PauseCause.SCREENING,
+        )
+    if paused_plan or paused_inversion:
+        alert_raise(
+            patient=now.patient,
+            plan=plan,
+            kind=ClinicianAlert.Kind.SCREENING_PAUSE,
+            message=f"{'Plan' if paused_plan else 'Inversion'} paused after a screening "
+            f"change ({reason}): {permission.reason}",
+            dedupe_key=f"screening-pause:{plan.pk}:{screening.pk if screening else today}",
+        )
 
 
 # Progression.
@@ -456,8 +573,11 @@ def recent_checkin_records(plan: Plan, today: date) -> list[CheckInRecord]:
 @transaction.atomic
 def progression_evaluate(*, plan_id: int, today: date | None = None) -> Proposal | None:
     """Propose the next move; with automatic advance on, apply it (still within the caps)."""
-    plan = _lock(Plan(pk=plan_id))
-    today = today or _today(plan.patient)
+    plan = Plan.objects.filter(pk=plan_id).only("pk", "patient_id").first()
+    if plan is None:
+        return None
+    now = treatment_today(plan.patient_id, plan=plan, lock=True, today=today)
+    plan, today = now.plan, now.today
     if not plan.is_running:
         return None
     # A screening that lapsed since the hourly sweep pauses inversion now, before any
@@ -494,7 +614,9 @@ def progression_evaluate(*, plan_id: int, today: date | None = None) -> Proposal
             data={"action": proposal.action, "target": proposal.target_index},
         )
     if proposal.action == "pause":
-        plan_pause_inversion(plan=plan, by=None, reason=proposal.reason)
+        plan_pause_inversion(
+            plan=plan, by=None, reason=proposal.reason, cause=PauseCause.PROGRESSION
+        )
     elif plan.auto_advance and plan.inversion_active:
         try:
             if proposal.action == "advance":
@@ -537,18 +659,17 @@ class TodayPrescription:
 
 
 def prescription_for(patient: Patient, day: date | None = None) -> TodayPrescription:
-    """What the patient should do today, or why there is nothing.
+    """What the patient should do today, or why there is nothing: today's permission decides.
 
-    Inversion is shown only if the plan has it running and the gate agrees today.
+    Inversion (a step, or an exercise of the inversion category) is shown only where the
+    permission allows it within today's limits.
     """
-    day = day or _today(patient)
-    plan = (
-        Plan.objects.running()
-        .filter(patient=patient)
-        .select_related("current_step")
-        .prefetch_related("exercises__exercise")
-        .first()
-    )
+    now = treatment_today(patient.pk, today=day)
+    return prescription_from(now)
+
+
+def prescription_from(now: TreatmentToday) -> TodayPrescription:
+    plan, day, permission = now.plan, now.today, now.permission
     if plan is None:
         return TodayPrescription(
             day,
@@ -570,30 +691,16 @@ def prescription_for(patient: Patient, day: date | None = None) -> TodayPrescrip
             "Your programme is paused by your clinician. "
             + (f"Reason: {plan.pause_reason}" if plan.pause_reason else ""),
         )
-    if plan.start_date > day:
-        return TodayPrescription(
-            day,
-            plan,
-            None,
-            "",
-            EXIT_ADVICE,
-            (),
-            f"Your programme starts on {plan.start_date:%A %d %B}.",
-        )
-    inversion = None
+    if not permission.programme:
+        return TodayPrescription(day, plan, None, "", EXIT_ADVICE, (), permission.patient_reason)
+    inversion = now.inversion_step
     inversion_reason = ""
-    if plan.current_step_id is not None:
-        permission = patient_services.treatment_permission(patient, today=day)
-        if plan.inversion_paused:
-            inversion_reason = (
-                "Inversion is paused until your clinician reviews it. " + plan.pause_reason
-            )
-        elif not permission.inversion:
-            inversion_reason = (
-                "Inversion is not allowed at the moment: your clinician will review it."
-            )
-        else:
-            inversion = plan.current_step
+    if plan.current_step_id is not None and inversion is None:
+        inversion_reason = (
+            "Inversion is paused until your clinician reviews it. " + plan.pause_reason
+            if plan.inversion_paused
+            else permission.patient_reason or NOT_NOW
+        )
     exercises = tuple(
         TodayExercise(
             name=p.exercise.name,
@@ -601,7 +708,7 @@ def prescription_for(patient: Patient, day: date | None = None) -> TodayPrescrip
             dosage=p.dosage_text(),
             instructions=p.exercise.patient_instructions,
         )
-        for p in plan.exercises.all()
+        for p in now.exercises
     )
     return TodayPrescription(day, plan, inversion, inversion_reason, EXIT_ADVICE, exercises, "")
 

@@ -57,6 +57,7 @@ from programmes.checkins import (
 from programmes.domain.adherence import AdherenceBand
 from programmes.domain.symptoms import pain_needs_alert
 from programmes.models import CheckIn, PlanExercise, QuestionnaireResponse
+from programmes.permission import patient_today
 
 INTAKE_DRAFT = "intake_draft"
 HISTORY_PAGE_SIZE = 20
@@ -215,7 +216,7 @@ def _shift_month(month: date, months: int) -> date:
 @login_required
 @patient_view
 def history(request: HttpRequest, patient: Patient) -> HttpResponse:
-    today = services.patient_today(patient)
+    today = patient_today(patient)
     month = _month_from(request.GET.get("month"), today)
     last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
     days = checkin_calendar(patient, start=month, end=last_day, today=today)
@@ -273,7 +274,7 @@ def checkin_detail(request: HttpRequest, patient: Patient, pk: int) -> HttpRespo
 @login_required
 @patient_view
 def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
-    today = services.patient_today(patient)
+    today = patient_today(patient)
     recent = recent_adherence(patient.pk, today=today)
     end = recent.through
     first_week = today - timedelta(days=today.weekday() + 7 * (ADHERENCE_WEEKS - 1))

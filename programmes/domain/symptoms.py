@@ -119,6 +119,16 @@ def classify_symptoms(codes: Iterable[str]) -> SymptomAssessment:
     )
 
 
+def known_symptom_codes(raw: object) -> tuple[str, ...]:
+    """Every known symptom code in a raw value (a list, or one code), whatever else it holds.
+
+    For reading symptoms out of input that is otherwise invalid: a stop symptom must never
+    be lost because a neighbouring value is malformed.
+    """
+    values = raw if isinstance(raw, list | tuple | set | frozenset) else [raw]
+    return tuple(sorted({v for v in values if isinstance(v, str) and v in KNOWN_SYMPTOMS}))
+
+
 def symptom_labels(codes: Iterable[str]) -> str:
     """Labels in a stable order, for messages: "Dizziness that passed, Nausea ..."."""
     return ", ".join(Symptom.LABELS[code] for code in sorted(codes))

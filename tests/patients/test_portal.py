@@ -21,6 +21,7 @@ from programmes.models import (
     ProgrammeTemplate,
     QuestionnaireResponse,
 )
+from programmes.permission import patient_today
 from tests.factories import CONTRAINDICATED, clinician, otp_login, patient_with_portal, screen
 
 pytestmark = pytest.mark.django_db
@@ -401,7 +402,7 @@ def test_progress_shows_charts_with_tables_and_the_next_step(cleared):
 
 def test_progress_counts_oswestry_change_from_the_first_intake(inversion_template):
     patient = patient_with_portal()
-    first_day = services.patient_today(patient) - timedelta(days=20)
+    first_day = patient_today(patient) - timedelta(days=20)
     screen(patient, taken_on=first_day)
     active_plan(patient, inversion_template)
     screen(patient)  # a later re-screen: same scores, a later date
@@ -412,7 +413,7 @@ def test_progress_counts_oswestry_change_from_the_first_intake(inversion_templat
 def lapse_screening(patient) -> None:
     """The screening ran out yesterday and no sweep has paused the plan yet."""
     screening = patient.current_screening
-    screening.valid_until = services.patient_today(patient) - timedelta(days=1)
+    screening.valid_until = patient_today(patient) - timedelta(days=1)
     screening.save(update_fields=["valid_until"])
 
 

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from programmes import checkins, services
 from programmes.models import CheckIn, ClinicianAlert, ProgrammeTemplate
+from programmes.permission import patient_today
 from tests.factories import patient_with_portal, screen
 
 pytestmark = pytest.mark.django_db
@@ -229,7 +230,7 @@ def test_api_checkin_costs_a_pinned_number_of_queries(patient, django_assert_num
 def lapse_screening(patient) -> None:
     """The screening ran out yesterday (patient's local date) and no sweep has paused the plan."""
     screening = patient.current_screening
-    screening.valid_until = services.patient_today(patient) - timedelta(days=1)
+    screening.valid_until = patient_today(patient) - timedelta(days=1)
     screening.save(update_fields=["valid_until"])
 
 
@@ -263,7 +264,7 @@ def test_checkins_after_the_screening_lapsed_never_count_toward_progression(
     plan.auto_advance = True
     plan.save(update_fields=["auto_advance"])
     lapse_screening(patient)
-    today = services.patient_today(patient)
+    today = patient_today(patient)
     with django_capture_on_commit_callbacks() as callbacks:
         for day in range(3):
             checkins.checkin_submit(

@@ -22,6 +22,7 @@ from programmes.models import (
     ProgrammeTemplate,
     TemplateInversionStep,
 )
+from programmes.permission import patient_today
 from tests.factories import (
     CONTRAINDICATED,
     REVIEW,
@@ -437,7 +438,7 @@ def test_clinician_of_another_clinic_gets_404_on_plan_actions(inversion_template
 def lapse_screening(patient) -> None:
     """The screening ran out yesterday (patient's local date); no sweep has paused the plan."""
     screening = patient.current_screening
-    screening.valid_until = services.patient_today(patient) - timedelta(days=1)
+    screening.valid_until = patient_today(patient) - timedelta(days=1)
     screening.save(update_fields=["valid_until"])
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from programmes import services
 from programmes.models import CheckIn, Plan, PortalNotice, ProgrammeTemplate, ReminderDelivery
+from programmes.permission import patient_today
 from programmes.reminders import reminder_send_batch, reminder_sweep
 from tests.factories import PatientFactory, screen
 
@@ -242,7 +243,7 @@ def test_reminder_names_the_inversion_step_only_while_the_screening_allows_it(la
         patient=patient, template=template, by=patient.clinician
     )
     services.plan_activate(plan=plan, by=patient.clinician)
-    today = services.patient_today(patient)
+    today = patient_today(patient)
     if lapsed:  # before the expiry sweep has paused the plan
         patient.current_screening.valid_until = today - timedelta(days=1)
         patient.current_screening.save(update_fields=["valid_until"])
