@@ -18,7 +18,7 @@ from patients.domain.answers import Condition, IntakeAnswers, Medication
 from patients.forms import ODI_SECTION_NAMES, IntakeForm
 from patients.models import Patient
 from programmes.checkins import MAX_INVERSION_SECONDS, CheckInInput
-from programmes.domain.symptoms import MILD_SYMPTOMS, STOP_SYMPTOMS, Symptom
+from programmes.domain.symptoms import MILD_SYMPTOMS, STOP_SYMPTOMS, Symptom, known_symptom_codes
 from programmes.models import CheckIn, PlanExercise
 
 PAIN_MESSAGE = "Pain is rated from 0 (none) to 10 (worst imaginable)."
@@ -176,20 +176,39 @@ class CheckInForm(forms.Form):
             cleaned["inversion_seconds"] = total
         return cleaned
 
+    def safety_symptoms(self) -> tuple[str, ...]:
+        """The stop and red-flag symptoms ticked, read from the raw post: never lost to
+        another answer's error."""
+        ticked = known_symptom_codes(self.data.getlist("symptoms") if self.is_bound else [])
+        return tuple(code for code in ticked if code in STOP_SYMPTOMS)
+
+    def refused(self) -> dict[str, str]:
+        """The answers that could not be read, by the service's field names."""
+        names = {form_name: name for name, form_name in CHECKIN_SERVICE_FIELDS.items()}
+        names["held_seconds"] = "inversion_seconds"
+        return {
+            names.get(field, field): " ".join(messages) for field, messages in self.errors.items()
+        }
+
     def to_input(self) -> CheckInInput:
-        cleaned = self.cleaned_data
-        done = cleaned["completion"] != CheckIn.Completion.NOT_DONE
+        """The answers that could be read (all of them, once the form is valid)."""
+        cleaned = getattr(self, "cleaned_data", {})
+        completion = cleaned.get("completion")
+        done = completion != CheckIn.Completion.NOT_DONE
+        symptoms = cleaned.get("symptoms")
+        if symptoms is None:
+            symptoms = known_symptom_codes(self.data.getlist("symptoms"))
         return CheckInInput(
-            idempotency_key=cleaned["idempotency_key"],
-            completion=cleaned["completion"],
+            idempotency_key=cleaned.get("idempotency_key"),
+            completion=completion,
             # A session not done has no angle or time, whatever was pre-filled.
             inversion_angle_deg=cleaned.get("inversion_angle_deg") if done else None,
             inversion_seconds=cleaned.get("inversion_seconds") if done else None,
-            exercise_ids=tuple(exercise.pk for exercise in cleaned["exercises"]),
-            pain_before=cleaned["pain_before"],
-            pain_after=cleaned["pain_after"],
-            symptoms=tuple(cleaned["symptoms"]),
-            note=cleaned["note"],
+            exercise_ids=tuple(exercise.pk for exercise in cleaned.get("exercises") or ()),
+            pain_before=cleaned.get("pain_before"),
+            pain_after=cleaned.get("pain_after"),
+            symptoms=tuple(symptoms),
+            note=cleaned.get("note") or "",
         )
 
 

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -331,11 +331,11 @@ def referral_result_record(
     *, referral: Referral, by, result: str, notes: str, channel: str, request=None
 ) -> Referral:
     referral = (
-        Referral.objects.select_for_update()
-        .select_related("screening__patient")
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("patient__clinic")
         .get(pk=referral.pk)
     )
-    patient = referral.screening.patient
+    patient = referral.patient
     _require_clinician(by, patient.clinic)
     if result not in (Referral.Result.PATHOLOGY_EXCLUDED, Referral.Result.SPECIALIST_CARE):
         raise ValidationError({"result": "Choose the result of the referral."})
@@ -402,13 +402,20 @@ def treatment_permission(patient: Patient, *, today: date | None = None) -> gate
     return gate.treatment_permission(screening_status(patient), today=today or timezone.localdate())
 
 
-def screening_expiry_sweep(*, today: date) -> int:
-    """Announce every current screening that lapsed, so inversion pauses. Safe to re-run."""
-    lapsed = Patient.objects.filter(current_screening__valid_until__lt=today).select_related(
+def screening_expiry_sweep(*, now: datetime | None = None) -> int:
+    """Announce every current screening or override that lapsed in its patient's own
+    date, so inversion pauses. Safe to re-run."""
+    now = now or timezone.now()
+    # No zone is more than a day from UTC: candidates first, each patient's date after.
+    latest_today = now.astimezone(UTC).date() + timedelta(days=1)
+    lapsed = Patient.objects.filter(current_screening__valid_until__lt=latest_today).select_related(
         "current_screening", "clinic"
     )
     count = 0
     for patient in lapsed.iterator(chunk_size=500):
+        today = timezone.localtime(now, patient.zone).date()
+        if today <= patient.current_screening.valid_until:
+            continue
         with transaction.atomic():
             screening_changed.send(
                 sender=Screening,

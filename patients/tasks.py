@@ -1,7 +1,6 @@
 """Patients' periodic work. Thin: the service makes a re-run harmless."""
 
 from celery import shared_task
-from django.utils import timezone
 
 from patients import services
 
@@ -9,4 +8,4 @@ from patients import services
 @shared_task(name="patients.screening_expiry_sweep")
 def screening_expiry_sweep() -> int:
     """Pause inversion for every patient whose intake passed its 90 days."""
-    return services.screening_expiry_sweep(today=timezone.localdate())
+    return services.screening_expiry_sweep()

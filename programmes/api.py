@@ -376,6 +376,9 @@ class MyCheckInsView(AuditedReadMixin, generics.ListAPIView):
         result = checkins.checkin_submit(
             patient=patient, data=data, refused=refused, channel="api", request=request
         )
+        if result.created:  # stored just now, exactly these: no re-query to answer
+            kept = () if "exercise_ids" in result.refused else data.exercise_ids
+            checkins.exercises_done_ids_known(result.checkin, kept)
         body = CheckInResultSerializer(result).data
         if result.refused:
             # A safety symptom was acted on (and the valid fields kept); the rest is refused.

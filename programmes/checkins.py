@@ -192,11 +192,12 @@ def checkin_submit(
     now = treatment_today(patient.pk, lock=True)
     patient, plan, today = now.patient, now.plan, now.today
     errors, inversion_step = _refusals(data, now, refused or {})
-    first = _first_checkin(patient, data.idempotency_key)
-    if first is not None:  # a repeat: the first one stands, whatever this one carried
-        return first
-    if errors and not assessment.stop:
-        raise ValidationError(errors)
+    if errors:
+        first = _first_checkin(patient, data.idempotency_key)
+        if first is not None:  # a repeat: the first one stands, whatever this one carried
+            return first
+        if not assessment.stop:
+            raise ValidationError(errors)
 
     checkin = None
     if plan is not None:

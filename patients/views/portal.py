@@ -153,16 +153,24 @@ def checkin(request: HttpRequest, patient: Patient) -> HttpResponse:
         inversion_step=prescription.inversion,
     )
     context = {"form": form, "prescription": prescription, "step": prescription.inversion}
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        return _render(request, patient, template, context)
+    valid = form.is_valid()
+    # A stop symptom is acted on even when another answer is wrong (CLINICAL.md s.4).
+    if valid or form.safety_symptoms():
         try:
             result = checkin_submit(
-                patient=patient, data=form.to_input(), channel=Channel.PORTAL, request=request
+                patient=patient,
+                data=form.to_input(),
+                refused=form.refused(),
+                channel=Channel.PORTAL,
+                request=request,
             )
         except ValidationError as error:
             add_service_errors(form, error, CHECKIN_SERVICE_FIELDS)
         else:
             checkin = result.checkin
-            if result.assessment.stop or result.went_back:
+            if result.assessment.stop or result.went_back or result.refused:
                 plan_now = running_plan(patient)  # as the check-in left it
                 context.update(
                     result=result,

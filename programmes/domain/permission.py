@@ -193,6 +193,11 @@ def treatment_permission(
             RED_FLAG_PATIENT,
             urgent=True,
         )
+    lapsed = (
+        screening.outcome is not None
+        and screening.outcome != gate.URGENT_REFERRAL
+        and (screening.valid_until is None or today > screening.valid_until)
+    )
     screened = gate.treatment_permission(
         gate.ScreeningStatus(
             outcome=screening.outcome,
@@ -202,6 +207,10 @@ def treatment_permission(
         ),
         today=today,
     )
+    if lapsed:
+        # CLINICAL.md s.1: an expired screening pauses inversion until a clinician reviews
+        # a new intake; the exercises go on.
+        screened = gate.Permission(True, False, screened.reason)
     if not screened.programme:
         urgent = screening.outcome == gate.URGENT_REFERRAL
         return _none(

@@ -13,6 +13,7 @@ from django.utils.html import escape
 from clinic.models import AuditEvent
 from patients.models import Channel, Intake
 from programmes import services
+from programmes.domain.permission import PauseCause
 from programmes.domain.symptoms import EXIT_ADVICE, STOP_ADVICE, URGENT_REFERRAL_ADVICE
 from programmes.models import (
     CheckIn,
@@ -109,7 +110,9 @@ def test_today_shows_no_inversion_for_contraindicated_patient(exercise_template)
 
 def test_today_explains_paused_inversion_and_links_the_questionnaire_when_due(cleared):
     patient, plan = cleared
-    services.plan_pause_inversion(plan=plan, by=None, reason="Stop symptom reported.")
+    services.plan_pause_inversion(
+        plan=plan, by=None, reason="Stop symptom reported.", cause=PauseCause.STOP_SYMPTOM
+    )
     plan.refresh_from_db()
     plan.start_date = timezone.localdate() - timedelta(days=15)
     plan.save(update_fields=["start_date"])

@@ -211,12 +211,13 @@ def test_repeated_key_returns_the_first_checkin_after_the_plan_ended(patient):
     assert CheckIn.objects.count() == 1
 
 
-# The patient's membership, the running plan with its patient, step, screening and
-# exercise ids (one query), then the savepoint the test's transaction makes of the
-# service's atomic block around three inserts: the check-in (or its key found taken,
-# in the same statement), its exercises done, the audit row. No read before the write,
-# and no read to answer.
-CHECKIN_POST_QUERIES = 1 + 1 + 1 + 3 + 1
+# The patient's membership and record; the savepoint the test's transaction makes of
+# the service's atomic block; today's permission (the patient locked with screening,
+# override and referral, the running plan locked with its step, its exercises, today's
+# reported symptoms); three inserts: the check-in (or its key found taken, in the same
+# statement), its exercises done, the audit row; the savepoint's release. No read of the
+# key before the write, and no read to answer.
+CHECKIN_POST_QUERIES = 2 + 1 + 4 + 3 + 1
 
 
 def test_api_checkin_costs_a_pinned_number_of_queries(patient, django_assert_num_queries):

@@ -116,23 +116,39 @@ def test_contraindicated_patient_gets_exercise_only_plan_without_a_step(exercise
     assert today.inversion is None and len(today.exercises) == 7
 
 
-def test_review_required_needs_override_before_activation(inversion_template):
+def test_review_required_needs_override_before_an_inversion_plan_is_assigned(inversion_template):
+    """Assigning is giving: no inversion template without the override."""
     patient = PatientFactory()
     screening = screen(patient, **REVIEW)
+    with pytest.raises(ValidationError, match="override"):
+        services.plan_create_from_template(
+            patient=patient, template=inversion_template, by=patient.clinician
+        )
+    assert not Plan.objects.exists()
+    patient_services.screening_override_record(
+        screening=screening, clinician=patient.clinician, reason="GP approved", channel="admin"
+    )
     plan = services.plan_create_from_template(
         patient=patient, template=inversion_template, by=patient.clinician
     )
+    services.plan_activate(plan=plan, by=patient.clinician)
+    plan.refresh_from_db()
+    assert plan.current_step.angle_deg == 20
+
+
+def test_a_draft_made_while_cleared_is_not_activated_once_review_is_required(
+    inversion_template,
+):
+    patient = PatientFactory()
+    screen(patient)
+    plan = services.plan_create_from_template(
+        patient=patient, template=inversion_template, by=patient.clinician
+    )
+    screen(patient, **REVIEW)
     with pytest.raises(ValidationError, match="override"):
         services.plan_activate(plan=plan, by=patient.clinician)
     plan.refresh_from_db()
     assert plan.status == PlanStatus.DRAFT
-    patient_services.screening_override_record(
-        screening=screening, clinician=patient.clinician, reason="GP approved", channel="admin"
-    )
-    patient.refresh_from_db()
-    services.plan_activate(plan=plan, by=patient.clinician)
-    plan.refresh_from_db()
-    assert plan.current_step.angle_deg == 20
 
 
 def test_api_refuses_inversion_plan_for_contraindicated_patient(inversion_template):
@@ -147,15 +163,21 @@ def test_api_refuses_inversion_plan_for_contraindicated_patient(inversion_templa
 
 def test_api_activate_refused_for_review_required_without_override(inversion_template):
     patient = PatientFactory()
-    screen(patient, **REVIEW)
+    screen(patient)
     client = api(patient.clinician)
     created = client.post(
         "/api/v1/plans/", {"patient": patient.pk, "template": inversion_template.pk}, format="json"
     )
     assert created.status_code == 201, created.json()
+    screen(patient, **REVIEW)
     response = client.post(f"/api/v1/plans/{created.json()['id']}/activate/")
     assert response.status_code == 400
     assert Plan.objects.get().status == PlanStatus.DRAFT
+    refused = client.post(
+        "/api/v1/plans/", {"patient": patient.pk, "template": inversion_template.pk}, format="json"
+    )
+    assert refused.status_code == 400
+    assert "template" in refused.json()
 
 
 def test_admin_assignment_form_shows_refusal_for_contraindicated_patient(
@@ -180,10 +202,11 @@ def test_admin_assignment_form_shows_refusal_for_contraindicated_patient(
 
 def test_admin_activate_button_shows_refusal_and_keeps_draft(client, inversion_template):
     patient = PatientFactory()
-    screen(patient, **REVIEW)
+    screen(patient)
     plan = services.plan_create_from_template(
         patient=patient, template=inversion_template, by=patient.clinician
     )
+    screen(patient, **REVIEW)
     otp_login(client, patient.clinician)
     response = client.post(f"/admin/programmes/plan/{plan.pk}/do/activate/", follow=True)
     assert "Activate refused" in response.content.decode()
@@ -277,7 +300,7 @@ def test_expired_screening_pauses_inversion_through_the_sweep(inversion_template
     screen(patient, taken_on=timezone.localdate() - timedelta(days=85))
     plan = active_inversion_plan(patient, inversion_template)
     later = timezone.localdate() + timedelta(days=10)
-    assert patient_services.screening_expiry_sweep(today=later) == 1
+    assert patient_services.screening_expiry_sweep(now=timezone.now() + timedelta(days=10)) == 1
     plan.refresh_from_db()
     assert plan.inversion_paused
     assert services.prescription_for(patient, later).inversion is None
