@@ -349,8 +349,15 @@ class CheckInCreateSerializer(serializers.Serializer):
 
 
 class CheckInResultSerializer(serializers.Serializer):
-    checkin = CheckInSerializer(help_text="The stored check-in.")
+    checkin = CheckInSerializer(
+        allow_null=True,
+        help_text="The stored check-in; null when a stop symptom was acted on with no "
+        "programme to store it in.",
+    )
     created = serializers.BooleanField(help_text="False when the key was seen before.")
+    clinician_alerted = serializers.BooleanField(
+        help_text="The clinician has been alerted to what this check-in reported."
+    )
     inversion_paused = serializers.BooleanField(
         help_text="A stop symptom paused inversion in this request."
     )
