@@ -637,6 +637,7 @@ def progression_evaluate(*, plan_id: int, today: date | None = None) -> Proposal
 
 @dataclass(frozen=True)
 class TodayExercise:
+    id: int  # the plan exercise (dose)
     name: str
     category: str
     dosage: str
@@ -703,6 +704,7 @@ def prescription_from(now: TreatmentToday) -> TodayPrescription:
         )
     exercises = tuple(
         TodayExercise(
+            id=p.pk,
             name=p.exercise.name,
             category=p.exercise.get_category_display(),
             dosage=p.dosage_text(),

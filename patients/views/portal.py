@@ -149,7 +149,10 @@ def checkin(request: HttpRequest, patient: Patient) -> HttpResponse:
         return _render(request, patient, template, {"nothing_reason": prescription.nothing_reason})
     form = CheckInForm(
         request.POST if request.method == "POST" else None,
-        plan_exercises=PlanExercise.objects.filter(plan=plan).select_related("exercise"),
+        # Only what today's permission allows (never an inversion exercise it refuses).
+        plan_exercises=PlanExercise.objects.filter(
+            pk__in=[exercise.id for exercise in prescription.exercises]
+        ).select_related("exercise"),
         inversion_step=prescription.inversion,
     )
     context = {"form": form, "prescription": prescription, "step": prescription.inversion}

@@ -1,0 +1,419 @@
+"""Every forbidding state crossed with every path: no inversion step or inversion exercise is
+shown, sent, assigned, activated or advanced.
+
+Each state is reached as it happens in the clinic (a health update, a new intake, a stop
+symptom at check-in) or, for the windows the hourly sweep has not yet closed (a lapsed
+screening, an expired or revoked override), by changing the row underneath the plan, so
+the paths are shown to ask today's permission rather than trust the plan's own flags.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from patients import services as patient_services
+from programmes import checkins, services
+from programmes.models import (
+    CheckIn,
+    Exercise,
+    Plan,
+    PlanExercise,
+    PlanStatus,
+    PortalNotice,
+    ProgrammeTemplate,
+    ReminderDelivery,
+    TemplateExercise,
+)
+from programmes.permission import patient_today, treatment_today
+from programmes.reminders import reminder_send_batch
+from tests.factories import REVIEW, URGENT, otp_login, patient_with_portal, screen
+
+pytestmark = pytest.mark.django_db
+
+STEP_TEXT = "20°"  # step 1 of the default inversion template
+CLINIC_INVERSION = "Home inversion chair"  # a clinic's own inversion exercise, blank tags
+SHIPPED_INVERSION = "Inversion table session"
+
+
+@pytest.fixture
+def inversion_template():
+    return ProgrammeTemplate.objects.get(name="Progressive inversion (default)")
+
+
+def running_inversion_plan(patient, template) -> Plan:
+    """An active plan at step 1, with the shipped and a clinic's own inversion exercises."""
+    plan = services.plan_create_from_template(
+        patient=patient, template=template, by=patient.clinician
+    )
+    clinic_own = Exercise.objects.create(
+        clinic=patient.clinic,
+        name=CLINIC_INVERSION,
+        slug="home-inversion-chair",
+        category="inversion",
+        patient_instructions="Sit back slowly.",
+    )
+    shipped = Exercise.objects.get(slug="inversion-table-session")
+    PlanExercise.objects.create(plan=plan, exercise=clinic_own, order=90)
+    PlanExercise.objects.create(plan=plan, exercise=shipped, order=91)
+    return services.plan_activate(plan=plan, by=patient.clinician)
+
+
+def _yesterday(patient):
+    return patient_today(patient) - timedelta(days=1)
+
+
+def contraindicated(patient):
+    patient_services.patient_health_update(
+        patient=patient, changes={"pregnant": True}, by=patient.user, channel="portal"
+    )
+
+
+def review_without_override(patient):
+    screen(patient, **REVIEW)
+
+
+def override_expired(patient):
+    """Review required with an override whose last day was yesterday (sweep not yet run)."""
+    patient.current_screening.override.__class__.objects.filter(
+        screening=patient.current_screening
+    ).update(expires_on=_yesterday(patient))
+
+
+def override_revoked(patient):
+    patient.current_screening.override.__class__.objects.filter(
+        screening=patient.current_screening
+    ).update(revoked_at=timezone.now())
+
+
+def urgent_referral(patient):
+    screen(patient, **URGENT)
+
+
+def screening_lapsed(patient):
+    screening = patient.current_screening
+    screening.__class__.objects.filter(pk=screening.pk).update(valid_until=_yesterday(patient))
+
+
+def unscreened(patient):
+    type(patient).objects.filter(pk=patient.pk).update(current_screening=None)
+
+
+def _checkin(patient, code):
+    checkins.checkin_submit(
+        patient=patient,
+        data=checkins.CheckInInput(
+            idempotency_key=uuid.uuid4(), completion="done", symptoms=(code,)
+        ),
+        channel="portal",
+    )
+
+
+def stop_paused(patient):
+    _checkin(patient, "chest_pain")
+
+
+def red_flag_at_checkin(patient):
+    _checkin(patient, "saddle_numbness")
+
+
+STATES: dict[str, Callable] = {
+    "contraindicated (health update)": contraindicated,
+    "review required without override": review_without_override,
+    "override expired": override_expired,
+    "override revoked": override_revoked,
+    "urgent referral": urgent_referral,
+    "unscreened": unscreened,
+    "screening lapsed": screening_lapsed,
+    "stop-paused": stop_paused,
+    "red flag at check-in": red_flag_at_checkin,
+}
+NEEDS_OVERRIDE = {"override expired", "override revoked"}
+
+
+@pytest.fixture(params=list(STATES), ids=list(STATES))
+def forbidden(request, inversion_template):
+    """A patient on a running inversion plan, then put in one forbidding state."""
+    patient = patient_with_portal()
+    screening = screen(patient, **(REVIEW if request.param in NEEDS_OVERRIDE else {}))
+    if request.param in NEEDS_OVERRIDE:
+        patient_services.screening_override_record(
+            screening=screening, clinician=patient.clinician, reason="GP agreed", channel="admin"
+        )
+    plan = ready_to_advance(patient, running_inversion_plan(patient, inversion_template))
+    patient.refresh_from_db()
+    STATES[request.param](patient)
+    patient.refresh_from_db()
+    return patient, Plan.objects.get(pk=plan.pk)
+
+
+def ready_to_advance(patient, plan) -> Plan:
+    """Ten days in, automatic advance on, and tolerated sessions on four distinct days:
+    everything progression needs to advance, but the permission."""
+    ten_days_ago = patient_today(patient) - timedelta(days=10)
+    Plan.objects.filter(pk=plan.pk).update(
+        auto_advance=True, start_date=ten_days_ago, step_started_on=ten_days_ago
+    )
+    plan.refresh_from_db()
+    _tolerated_days(patient, plan)
+    return plan
+
+
+def test_control_a_cleared_patient_in_the_same_set_up_does_advance(inversion_template):
+    """The set-up is enough to advance: the refusals below are the permission's."""
+    patient = patient_with_portal()
+    screen(patient)
+    plan = ready_to_advance(patient, running_inversion_plan(patient, inversion_template))
+    services.progression_evaluate(plan_id=plan.pk)
+    plan.refresh_from_db()
+    assert plan.current_step.order == 1
+
+
+def portal(patient) -> Client:
+    client = Client()
+    client.force_login(patient.user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def assert_no_inversion_in(text: str) -> None:
+    assert STEP_TEXT not in text
+    assert CLINIC_INVERSION not in text
+    assert SHIPPED_INVERSION not in text
+
+
+# Shown.
+
+
+def test_portal_today_shows_no_inversion(forbidden):
+    patient, _ = forbidden
+    assert_no_inversion_in(portal(patient).get("/").content.decode())
+
+
+def test_portal_checkin_form_offers_no_inversion(forbidden):
+    patient, _ = forbidden
+    html = portal(patient).get("/checkin/").content.decode()
+    assert 'name="inversion_angle_deg"' not in html
+    assert_no_inversion_in(html)
+
+
+def test_portal_progress_names_no_inversion_step(forbidden):
+    patient, _ = forbidden
+    html = portal(patient).get("/progress/").content.decode()
+    assert STEP_TEXT not in html and "Next:" not in html
+
+
+def test_api_today_has_no_inversion(forbidden):
+    patient, _ = forbidden
+    today = api(patient.user).get("/api/v1/me/today/").json()
+    assert today["inversion"] is None
+    assert_no_inversion_in(str(today["exercises"]))
+
+
+def test_api_progress_names_no_step(forbidden):
+    patient, _ = forbidden
+    progress = api(patient.user).get("/api/v1/me/progress/").json()
+    assert progress["current_step"] is None and progress["next_step"] is None
+
+
+def test_api_plans_read_by_the_patient_show_no_inversion(forbidden):
+    patient, plan = forbidden
+    client = api(patient.user)
+    listed = client.get("/api/v1/plans/").json()["results"]
+    one = client.get(f"/api/v1/plans/{plan.pk}/").json()
+    for shown in [*listed, one]:
+        assert shown["current_step"] is None
+        assert shown["inversion_steps"] == []
+        assert_no_inversion_in(str(shown["exercises"]))
+
+
+# Recorded.
+
+
+def test_api_checkin_with_inversion_fields_is_refused_and_records_no_step(forbidden):
+    patient, _ = forbidden
+    with_step = CheckIn.objects.filter(patient=patient, step__isnull=False).count()
+    response = api(patient.user).post(
+        "/api/v1/me/checkins/",
+        {
+            "idempotency_key": str(uuid.uuid4()),
+            "completion": "done",
+            "inversion_angle_deg": 20,
+            "inversion_seconds": 60,
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "inversion_angle_deg" in response.json()
+    assert CheckIn.objects.filter(patient=patient, step__isnull=False).count() == with_step
+
+
+# Advanced.
+
+
+def _tolerated_days(patient, plan, days: int = 4) -> None:
+    """Tolerated sessions at the current step on distinct past days (as if recorded then)."""
+    today = patient_today(patient)
+    for n in range(1, days + 1):
+        CheckIn.objects.create(
+            plan=plan,
+            patient=patient,
+            clinic=patient.clinic,
+            idempotency_key=uuid.uuid4(),
+            local_date=today - timedelta(days=n),
+            completion="done",
+            step=plan.current_step,
+            inversion_angle_deg=20,
+            inversion_seconds=60,
+            pain_before=4,
+            pain_after=3,
+        )
+
+
+def test_automatic_progression_advances_nothing(forbidden):
+    patient, plan = forbidden
+    services.progression_evaluate(plan_id=plan.pk)
+    plan.refresh_from_db()
+    assert plan.current_step.order == 0
+    assert treatment_today(patient.pk).inversion_step is None
+
+
+def test_manual_advance_is_refused(forbidden):
+    patient, plan = forbidden
+    with pytest.raises(ValidationError):
+        services.plan_advance(plan=plan, by=patient.clinician, reason="Doing well")
+    plan.refresh_from_db()
+    assert plan.current_step.order == 0
+
+
+def test_admin_advance_action_changes_no_step(forbidden, client):
+    patient, plan = forbidden
+    otp_login(client, patient.clinician)
+    client.post(f"/admin/programmes/plan/{plan.pk}/do/advance/", {"reason": "Doing well"})
+    plan.refresh_from_db()
+    assert plan.current_step.order == 0
+
+
+def test_resume_does_not_bring_inversion_back(forbidden):
+    patient, plan = forbidden
+    with contextlib.suppress(ValidationError):
+        services.plan_resume(plan=plan, by=patient.clinician, reason="Reviewed", confirmed=True)
+    assert treatment_today(patient.pk).inversion_step is None
+
+
+# Activated and assigned.
+
+
+def test_activating_a_draft_makes_no_inversion_current(forbidden, inversion_template):
+    patient, plan = forbidden
+    draft = Plan.objects.create(
+        patient=patient,
+        clinic=patient.clinic,
+        template=inversion_template,
+        name="Second",
+        clinician=patient.clinician,
+        start_date=patient_today(patient),
+    )
+    for step in plan.inversion_steps.all():
+        step.pk, step.plan = None, draft
+        step.save()
+    services.plan_end(plan=plan, by=patient.clinician, reason="Replaced")
+    with pytest.raises(ValidationError):
+        services.plan_activate(plan=draft, by=patient.clinician)
+    draft.refresh_from_db()
+    assert draft.status == PlanStatus.DRAFT and draft.current_step_id is None
+
+
+def test_an_inversion_template_is_not_assigned(forbidden, inversion_template):
+    patient, _ = forbidden
+    with pytest.raises(ValidationError):
+        services.plan_create_from_template(
+            patient=patient, template=inversion_template, by=patient.clinician
+        )
+
+
+def test_an_exercise_only_template_with_an_inversion_exercise_is_not_assigned(forbidden):
+    patient, _ = forbidden
+    template = ProgrammeTemplate.objects.create(
+        clinic=patient.clinic, name="Home routine", kind="exercise_only"
+    )
+    TemplateExercise.objects.create(
+        template=template, exercise=Exercise.objects.get(slug="inversion-table-session")
+    )
+    with pytest.raises(ValidationError):
+        services.plan_create_from_template(patient=patient, template=template, by=patient.clinician)
+
+
+def test_api_assignment_of_an_inversion_template_answers_400(forbidden, inversion_template):
+    patient, _ = forbidden
+    response = api(patient.clinician).post(
+        "/api/v1/plans/", {"patient": patient.pk, "template": inversion_template.pk}, format="json"
+    )
+    assert response.status_code == 400
+
+
+# Sent.
+
+
+def test_a_reminder_sent_now_names_no_inversion(forbidden):
+    patient, _ = forbidden
+    row = ReminderDelivery.objects.create(
+        patient=patient,
+        clinic=patient.clinic,
+        local_date=patient_today(patient),
+        kind="reminder",
+        channel="portal",
+    )
+    reminder_send_batch([row.pk])
+    for notice in PortalNotice.objects.filter(patient=patient):
+        assert_no_inversion_in(notice.message)
+
+
+def test_a_reminder_row_of_yesterday_sent_late_names_no_inversion(forbidden):
+    patient, _ = forbidden
+    row = ReminderDelivery.objects.create(
+        patient=patient,
+        clinic=patient.clinic,
+        local_date=_yesterday(patient),
+        kind="reminder",
+        channel="portal",
+    )
+    reminder_send_batch([row.pk])
+    for notice in PortalNotice.objects.filter(patient=patient):
+        assert_no_inversion_in(notice.message)
+
+
+# The sweep closes the window the reads already refused.
+
+
+@pytest.mark.parametrize("state", ["screening lapsed", "override expired"])
+def test_the_expiry_sweep_pauses_inversion_in_the_patients_own_date(state, inversion_template):
+    patient = patient_with_portal(time_zone="America/New_York")
+    screening = screen(patient, **(REVIEW if state in NEEDS_OVERRIDE else {}))
+    if state in NEEDS_OVERRIDE:
+        patient_services.screening_override_record(
+            screening=screening, clinician=patient.clinician, reason="GP agreed", channel="admin"
+        )
+    plan = running_inversion_plan(patient, inversion_template)
+    patient.refresh_from_db()
+    type(screening).objects.filter(pk=screening.pk).update(valid_until=_yesterday(patient))
+    if state in NEEDS_OVERRIDE:
+        type(screening.override).objects.filter(screening=screening).update(
+            expires_on=_yesterday(patient)
+        )
+    patient_services.screening_expiry_sweep()
+    plan.refresh_from_db()
+    assert plan.inversion_paused
