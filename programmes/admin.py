@@ -257,8 +257,18 @@ class PlanChangeForm(forms.ModelForm):
         model = Plan
         fields = ["name", "start_date", "ceiling_deg", "full_inversion_allowed", "auto_advance"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.is_running:
+            # A disabled field keeps the stored value whatever is posted.
+            self.fields["start_date"].disabled = True
+            self.fields["start_date"].help_text = services.START_DATE_FIXED
+
     def clean(self):
         cleaned = super().clean()
+        refused = services.plan_start_date_change_refused(self.instance, cleaned.get("start_date"))
+        if refused:
+            self.add_error("start_date", refused)
         ceiling = cleaned.get("ceiling_deg") or 0
         if ceiling > 60 and not cleaned.get("full_inversion_allowed"):
             self.add_error(
@@ -467,8 +477,16 @@ class PlanAdmin(ClinicScopedAdmin):
         "pause": ("Pause…", True),
         "resume": ("Resume", False),
         "advance": ("Advance a step", False),
+        # Sooner than the engine's pace: the clinician's reason is recorded and audited.
+        "advance_override": ("Advance before the pace allows…", True),
         "go_back": ("Go back a step", False),
         "end": ("End…", True),
+    }
+
+    REASON_HELP = {
+        "advance_override": "The clinical reason for advancing before 3 tolerated sessions "
+        "on distinct days at this step. Recorded in the plan's history and the audit trail "
+        "with your name. The caps still apply.",
     }
 
     def available_actions(self, plan: Plan) -> list[tuple[str, str]]:
@@ -476,13 +494,13 @@ class PlanAdmin(ClinicScopedAdmin):
         if plan.status == PlanStatus.DRAFT:
             names = ["activate", "end"]
         elif plan.status == PlanStatus.ACTIVE:
-            names = ["pause", "advance", "go_back", "end"]
+            names = ["pause", "advance", "advance_override", "go_back", "end"]
             if plan.inversion_paused:
                 names.insert(0, "resume")
         elif plan.status == PlanStatus.PAUSED:
             names = ["resume", "go_back", "end"]
         if plan.current_step_id is None:
-            names = [n for n in names if n not in ("advance", "go_back")]
+            names = [n for n in names if n not in ("advance", "advance_override", "go_back")]
         return [(name, self.ACTIONS[name][0]) for name in names]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -527,6 +545,7 @@ class PlanAdmin(ClinicScopedAdmin):
                     "original": plan,
                     "title": f"{label.rstrip('…')} — {plan}",
                     "action_url": request.path,
+                    "reason_help": self.REASON_HELP.get(name, ""),
                 },
             )
         reason = request.POST.get("reason", "").strip()
@@ -535,6 +554,9 @@ class PlanAdmin(ClinicScopedAdmin):
             "pause": lambda: services.plan_pause(plan=plan, by=request.user, reason=reason),
             "resume": lambda: services.plan_resume(plan=plan, by=request.user),
             "advance": lambda: services.plan_advance(plan=plan, by=request.user, reason=reason),
+            "advance_override": lambda: services.plan_advance(
+                plan=plan, by=request.user, pace_override_reason=reason
+            ),
             "go_back": lambda: services.plan_go_back(plan=plan, by=request.user, reason=reason),
             "end": lambda: services.plan_end(plan=plan, by=request.user, reason=reason),
         }

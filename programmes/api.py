@@ -55,6 +55,7 @@ from programmes.models import (
 )
 from programmes.permission import patient_today, treatment_today
 from programmes.serializers import (
+    AdvanceSerializer,
     AlertSerializer,
     CheckInCreateSerializer,
     CheckInResultSerializer,
@@ -191,14 +192,15 @@ class PlanViewSet(
         return self._act(request, lambda plan, _: services.plan_resume(plan=plan, by=request.user))
 
     @extend_schema(
-        request=ReasonSerializer, responses={200: PlanSerializer}, summary="Advance one step"
+        request=AdvanceSerializer, responses={200: PlanSerializer}, summary="Advance one step"
     )
     @action(detail=True, methods=["post"])
     def advance(self, request, pk=None):
-        return self._act(
-            request,
-            lambda plan, reason: services.plan_advance(plan=plan, by=request.user, reason=reason),
-        )
+        plan = self.get_object()
+        body = AdvanceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.plan_advance(plan=plan, by=request.user, **body.validated_data)
+        return Response(PlanSerializer(self._fresh(plan)).data)
 
     @extend_schema(
         request=ReasonSerializer, responses={200: PlanSerializer}, summary="Go back one step"

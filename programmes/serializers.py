@@ -213,6 +213,17 @@ class ReasonSerializer(serializers.Serializer):
     )
 
 
+class AdvanceSerializer(ReasonSerializer):
+    pace_override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Advancing before the pace allows (3 tolerated sessions on distinct days at "
+        "this step): the clinical reason, audited. Without it such an advance is refused; "
+        "the caps apply either way.",
+    )
+
+
 class TodayExerciseSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The exercise's name.")
     category = serializers.CharField(help_text="Stretch, core, mobility, …")

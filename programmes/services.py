@@ -30,6 +30,7 @@ from programmes.domain.progression import (
     CheckInRecord,
     PlanState,
     Proposal,
+    advance_pace_refusal,
     propose_progression,
     step_violations,
     template_violations,
@@ -400,7 +401,21 @@ def _neighbour(
 
 
 @transaction.atomic
-def plan_advance(*, plan: Plan, by, reason: str = "", today: date | None = None) -> Plan:
+def plan_advance(
+    *,
+    plan: Plan,
+    by,
+    reason: str = "",
+    pace_override_reason: str = "",
+    today: date | None = None,
+) -> Plan:
+    """Advance the plan one step, at the engine's pace and never past the caps.
+
+    The pace is the engine's: an advance today needs what automatic advance needs
+    (`advance_pace_refusal`). A clinician who advances sooner records why in
+    `pace_override_reason` (audited: the event's data and the audit row say so); the caps
+    are checked in `_make_step_current` either way. `reason` is the event's note.
+    """
     now = treatment_today(plan.patient_id, plan=plan, lock=True, today=today)
     plan, today = now.plan, now.today
     if not plan.inversion_active:
@@ -408,16 +423,31 @@ def plan_advance(*, plan: Plan, by, reason: str = "", today: date | None = None)
     current, target = _neighbour(plan, +1)
     if target is None:
         raise ValidationError({"current_step": "This is already the last step of the plan."})
+    override = (pace_override_reason or "").strip()
+    pace = advance_pace_refusal(plan_state(plan), recent_checkin_records(plan, today), today)
+    if pace and not override:
+        raise ValidationError(
+            {
+                "pace": f"Not yet at this step's pace: {pace} To advance sooner, give the "
+                "clinical reason for overriding the pace."
+            }
+        )
     _make_step_current(plan, target, permission=now.permission, today=today)
     plan.proposal_action = ""
     plan.save(update_fields=["current_step", "step_started_on", "proposal_action", "updated_at"])
+    note = reason or override or target.describe()
+    data = {}
+    if pace:
+        data = {"pace_overridden": True, "pace_override_reason": override, "pace": pace}
+        note = f"Pace overridden: {override}. {reason or target.describe()}"
     _record(
         plan,
         PlanEvent.Kind.ADVANCED,
         by=by,
-        reason=reason or target.describe(),
+        reason=note,
         from_step=current.order,
         to_step=target.order,
+        data=data,
     )
     return plan
 
@@ -541,11 +571,13 @@ def plan_state(plan: Plan) -> PlanState | None:
         full_inversion_allowed=plan.full_inversion_allowed,
         start_date=plan.start_date,
         paused=not plan.inversion_active,
+        step_started_on=plan.step_started_on,
     )
 
 
 def recent_checkin_records(plan: Plan, today: date) -> list[CheckInRecord]:
-    """Check-ins of the last 7 days, since the last resume (an old stop symptom is reviewed)."""
+    """Check-ins of the last 7 days up to `today`, since the last resume (an old stop
+    symptom is reviewed). The engine decides which of them count toward advancing."""
     since = today - timedelta(days=RECENT_CHECKIN_DAYS - 1)
     resumed = (
         plan.events.filter(kind=PlanEvent.Kind.RESUMED)
@@ -556,11 +588,12 @@ def recent_checkin_records(plan: Plan, today: date) -> list[CheckInRecord]:
     checkins = plan.checkins.filter(local_date__gte=since, local_date__lte=today)
     if resumed:
         checkins = checkins.filter(submitted_at__gt=resumed)
-    order_of = {s.pk: s.order for s in _steps(plan)}
+    # The position in the plan's steps, as `PlanState.current_index` counts it.
+    index_of = {s.pk: i for i, s in enumerate(_steps(plan))}
     return [
         CheckInRecord(
             day=c.local_date,
-            step_index=order_of.get(c.step_id, -1),
+            step_index=index_of.get(c.step_id, -1),
             inversion_done=c.step_id is not None and c.completion != CheckIn.Completion.NOT_DONE,
             pain_before=c.pain_before,
             pain_after=c.pain_after,
@@ -630,6 +663,30 @@ def progression_evaluate(*, plan_id: int, today: date | None = None) -> Proposal
         except ValidationError as refusal:
             _record(plan, PlanEvent.Kind.REFUSED, reason=" ".join(refusal.messages))
     return proposal
+
+
+START_DATE_FIXED = (
+    "A running plan's start date can't be changed: it dates the first two weeks' limit and "
+    "what counts toward progression. End the plan and start a new one instead."
+)
+
+
+def plan_start_date_change_refused(plan: Plan, new_start: date | None) -> str:
+    """Why `plan`'s start date can't become `new_start` ("" when it can).
+
+    A running (active or paused) plan keeps its start date: moving it back would lift the
+    first-two-weeks daily limit and let older check-ins count. A draft's may change.
+    Every plan edit path asks this before it writes `start_date`.
+    """
+    if new_start is None or plan.pk is None:
+        return ""
+    stored = Plan.objects.filter(pk=plan.pk).values_list("status", "start_date").first()
+    if stored is None:
+        return ""
+    status, start = stored
+    if status in (PlanStatus.ACTIVE, PlanStatus.PAUSED) and new_start != start:
+        return START_DATE_FIXED
+    return ""
 
 
 # Today's prescription.

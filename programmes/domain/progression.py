@@ -14,7 +14,8 @@ from typing import Literal
 
 from programmes.domain.symptoms import classify_symptoms, pain_needs_alert, symptom_labels
 
-# Section 3: advance after this many tolerated sessions at the current step in the window.
+# Section 3: advance after this many tolerated sessions at the current step in the window,
+# each on a local day of its own (issue 11: repeated check-ins on one day are one day).
 TOLERATED_SESSIONS_TO_ADVANCE = 3
 # The window is today and the 6 days before it: today-6 .. today inclusive.
 WINDOW_DAYS = 7
@@ -289,7 +290,11 @@ class CheckInRecord:
 
 @dataclass(frozen=True)
 class PlanState:
-    """What the engine needs to know about a plan. `current_index` is 0-based into `steps`."""
+    """What the engine needs to know about a plan. `current_index` is 0-based into `steps`.
+
+    `step_started_on` is the local day the current step became current (activation, an
+    advance, a go-back); `None` when unknown, and then the plan's start date stands in.
+    """
 
     steps: tuple[InversionStep, ...]
     current_index: int
@@ -297,12 +302,18 @@ class PlanState:
     full_inversion_allowed: bool
     start_date: date
     paused: bool = False
+    step_started_on: date | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.current_index < len(self.steps):
             raise ValueError(
                 f"current_index {self.current_index} is outside the plan's {len(self.steps)} steps."
             )
+
+    @property
+    def counts_from(self) -> date:
+        """The first day a session can count toward advancing the current step."""
+        return max(self.start_date, self.step_started_on or self.start_date)
 
 
 ProposalAction = Literal["advance", "hold", "go_back", "pause"]
@@ -324,6 +335,71 @@ def checkins_in_window(checkins: Sequence[CheckInRecord], today: date) -> list[C
     return sorted((c for c in checkins if first_day <= c.day <= today), key=lambda c: c.day)
 
 
+@dataclass(frozen=True)
+class ToleratedTally:
+    """What counts toward advancing the current step (CLINICAL.md section 3).
+
+    `days`: the distinct local days with a tolerated session at the current step.
+    `sessions`: the tolerated sessions counted, at most the step's sessions a day.
+    `since`: the first day that could count.
+    """
+
+    days: tuple[date, ...]
+    sessions: int
+    since: date
+
+
+def tolerated_at_current_step(
+    plan: PlanState, recent_checkins: Sequence[CheckInRecord], today: date
+) -> ToleratedTally:
+    """Count the tolerated sessions at the current step that may advance it today.
+
+    A session counts only if it is in the last 7 days (today-6 .. today), dated no earlier
+    than the day the current step began and never before the plan's start, nor after
+    `today`, and made at the current step after the last check-in at any other step (so
+    sessions from before a go-back never send the plan straight back up). No day counts
+    more sessions than the step prescribes, and advancing needs sessions on distinct days:
+    three check-ins on one day are one day.
+    """
+    since = max(plan.counts_from, today - timedelta(days=WINDOW_DAYS - 1))
+    counted = [c for c in checkins_in_window(recent_checkins, today) if c.day >= since]
+    run: list[CheckInRecord] = []
+    for checkin in reversed(counted):
+        if checkin.step_index != plan.current_index:
+            break
+        run.append(checkin)
+    per_day: dict[date, int] = {}
+    for checkin in run:
+        if checkin.tolerated:
+            per_day[checkin.day] = per_day.get(checkin.day, 0) + 1
+    allowed = plan.steps[plan.current_index].sessions_per_day
+    return ToleratedTally(
+        days=tuple(sorted(per_day)),
+        sessions=sum(min(count, allowed) for count in per_day.values()),
+        since=since,
+    )
+
+
+def advance_pace_refusal(
+    plan: PlanState,
+    recent_checkins: Sequence[CheckInRecord],
+    today: date,
+    caps: Caps = DEFAULT_CAPS,
+) -> str:
+    """Why the pace does not allow advancing a step today ("" when it does).
+
+    A clinician's manual advance keeps the engine's pace: it may go ahead today exactly
+    when the engine itself would propose advancing. Overriding the pace is the clinician's
+    recorded decision; the caps are never overridden (the caller checks them).
+    """
+    proposal = propose_progression(plan, recent_checkins, today, caps)
+    return "" if proposal.action == "advance" else proposal.reason
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
 def propose_progression(
     plan: PlanState,
     recent_checkins: Sequence[CheckInRecord],
@@ -343,13 +419,14 @@ def propose_progression(
     5. a mild symptom in the latest check-in, made at the current step: go back one step
        (at the first step, or if the step below breaks a cap: hold and alert instead);
     6. pain in the latest check-in rose by 2 or more: hold;
-    7. 3 or more tolerated sessions at the current step: advance, unless this is the last
-       step or the next step breaks a cap on today's plan day (hold, naming the cap);
-    8. otherwise hold, saying how many tolerated sessions are still needed.
+    7. tolerated sessions at the current step on 3 or more distinct days: advance, unless
+       this is the last step or the next step breaks a cap on today's plan day (hold,
+       naming the cap);
+    8. otherwise hold, saying how many more days of tolerated sessions are needed.
 
-    Tolerated sessions are counted from the check-ins made since the step last changed (the
-    trailing run at the current step), so sessions from before a go-back do not advance the
-    plan straight back to the step that caused the symptom.
+    What counts toward advancing is `tolerated_at_current_step`: since the current step
+    began, never before the plan's start or after today, at most the step's sessions a
+    day, on distinct days.
 
     Pain of 7 or more in the latest check-in also sets `alert_clinician`, whatever the action.
 
@@ -450,19 +527,18 @@ def _propose(plan: PlanState, window: list[CheckInRecord], today: date, caps: Ca
             "holding at this step."
         )
 
-    tolerated = 0
-    for checkin in reversed(window):
-        if checkin.step_index != current:
-            break
-        tolerated += checkin.tolerated
-    if tolerated < TOLERATED_SESSIONS_TO_ADVANCE:
-        needed = TOLERATED_SESSIONS_TO_ADVANCE - tolerated
-        return hold(
-            f"{tolerated} tolerated session{'s' if tolerated != 1 else ''} at this step in the "
-            f"last {WINDOW_DAYS} days; {needed} more needed before advancing."
-        )
+    tally = tolerated_at_current_step(plan, window, today)
+    days = len(tally.days)
+    counted = (
+        f"Tolerated sessions at this step on {_plural(days, 'distinct day')} in the last "
+        f"{WINDOW_DAYS} days ({_plural(tally.sessions, 'session')} counted since "
+        f"{tally.since.isoformat()})"
+    )
+    if days < TOLERATED_SESSIONS_TO_ADVANCE:
+        needed = TOLERATED_SESSIONS_TO_ADVANCE - days
+        return hold(f"{counted}; {needed} more needed before advancing, each on a day of its own.")
     if current + 1 >= len(plan.steps):
-        return hold(f"{tolerated} tolerated sessions, but this is the top of the programme.")
+        return hold(f"{counted}, but this is the top of the programme.")
     next_breaks = step_violations(
         plan.steps[current + 1],
         previous=plan.steps[current],
@@ -472,14 +548,5 @@ def _propose(plan: PlanState, window: list[CheckInRecord], today: date, caps: Ca
         caps=caps,
     )
     if next_breaks:
-        return hold(
-            f"{tolerated} tolerated sessions, but the next step breaks a cap: "
-            f"{' '.join(next_breaks)}"
-        )
-    return Proposal(
-        "advance",
-        f"{tolerated} tolerated sessions at this step in the last {WINDOW_DAYS} days: "
-        "advance one step.",
-        current + 1,
-        False,
-    )
+        return hold(f"{counted}, but the next step breaks a cap: {' '.join(next_breaks)}")
+    return Proposal("advance", f"{counted}: advance one step.", current + 1, False)

@@ -67,7 +67,7 @@ def paused_plan(w) -> None:
 
 
 def advanced_plan(w) -> None:
-    services.plan_advance(plan=w.plan_a, by=w.plan_a.clinician)
+    services.plan_advance(plan=w.plan_a, by=w.plan_a.clinician, pace_override_reason="Set-up")
 
 
 def review_required(w) -> None:
@@ -153,7 +153,9 @@ API: dict[tuple[str, str], Row] = {
         PLAN_WRITE_A, plan_a, body=lambda w: {"reason": "Holiday"}
     ),
     ("POST", f"{V1}/plans/{{id}}/resume/"): Row(PLAN_WRITE_A, plan_a, setup=paused_plan),
-    ("POST", f"{V1}/plans/{{id}}/advance/"): Row(PLAN_WRITE_A, plan_a),
+    ("POST", f"{V1}/plans/{{id}}/advance/"): Row(
+        PLAN_WRITE_A, plan_a, body=lambda w: {"pace_override_reason": "Seen in clinic"}
+    ),
     ("POST", f"{V1}/plans/{{id}}/go-back/"): Row(PLAN_WRITE_A, plan_a, setup=advanced_plan),
     ("POST", f"{V1}/plans/{{id}}/end/"): Row(
         PLAN_WRITE_A, plan_a, body=lambda w: {"reason": "Done"}

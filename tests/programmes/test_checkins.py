@@ -109,7 +109,7 @@ def test_red_flag_symptom_gives_urgent_referral_advice(patient):
 
 def test_mild_symptom_goes_back_one_step(patient):
     plan = patient.plans.get()
-    services.plan_advance(plan=plan, by=patient.clinician)
+    services.plan_advance(plan=plan, by=patient.clinician, pace_override_reason="Test set-up")
     response = api(patient.user).post(
         "/api/v1/me/checkins/", body(inversion_angle_deg=30, symptoms=["dizziness"]), format="json"
     )

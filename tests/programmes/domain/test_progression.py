@@ -1,5 +1,6 @@
 """Inversion caps and the progression engine (CLINICAL.md sections 3 and 4). No database."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -9,11 +10,13 @@ from programmes.domain.progression import (
     CheckInRecord,
     InversionStep,
     PlanState,
+    advance_pace_refusal,
     checkins_in_window,
     effective_ceiling_deg,
     propose_progression,
     step_violations,
     template_violations,
+    tolerated_at_current_step,
 )
 
 START = date(2025, 3, 3)
@@ -59,6 +62,7 @@ def case(sentence, plan_state, checkins, action, target, *, alert=False, words="
 
 
 DAY_5 = START + timedelta(days=5)
+DAYS_AGO = {n: TODAY - timedelta(days=n) for n in range(8)}
 DAY_14 = START + timedelta(days=14)
 THREE_OK_AT_0 = [ok(2, 0), ok(1, 0), ok(0, 0)]
 
@@ -67,7 +71,7 @@ THREE_OK_AT_0 = [ok(2, 0), ok(1, 0), ok(0, 0)]
 # fmt: off
 PROPOSALS = [
     case("three tolerated sessions at the current step advance one step",
-         plan(1), [ok(2, 1), ok(1, 1), ok(0, 1)], "advance", 2, words="3 tolerated"),
+         plan(1), [ok(2, 1), ok(1, 1), ok(0, 1)], "advance", 2, words="3 distinct days"),
     case("two tolerated sessions hold and say one more is needed",
          plan(1), [ok(1, 1), ok(0, 1)], "hold", 1, words="1 more needed"),
     case("no check-ins hold",
@@ -149,6 +153,50 @@ PROPOSALS = [
     case("a current step beyond the caps holds and alerts the clinician",
          plan(1, [step(20, 60), step(30, 660)]), [symptom(0, 1, "dizziness")], "hold", 1,
          alert=True, words="Step 2 (the current step) breaks a cap"),
+    # What counts toward advancing (issue 11): distinct days, since the step began.
+    case("three tolerated check-ins on the same day are one day and hold",
+         plan(1), [ok(0, 1), ok(0, 1), ok(0, 1)], "hold", 1, words="2 more needed"),
+    case("six tolerated check-ins on two days hold",
+         plan(1), [ok(1, 1)] * 3 + [ok(0, 1)] * 3, "hold", 1, words="1 more needed"),
+    case("three same-day check-ins on a twice-a-day step count two sessions and one day",
+         plan(1, [step(20, 60), step(30, 60, 2), step(40, 60, 2)]), [ok(0, 1)] * 3, "hold", 1,
+         words="1 distinct day in the last 7 days (2 sessions counted"),
+    case("sessions on three distinct days among many same-day check-ins advance",
+         plan(1), [ok(2, 1)] * 4 + [ok(1, 1)] * 2 + [ok(0, 1)], "advance", 2,
+         words="3 distinct days"),
+    case("check-ins dated before the plan started do not count",
+         plan(0, start_date=DAYS_AGO[1]), [ok(3, 0), ok(2, 0), ok(1, 0), ok(0, 0)], "hold", 0,
+         words="1 more needed"),
+    case("a session on the plan's first day counts",
+         plan(0, start_date=DAYS_AGO[2]), [ok(2, 0), ok(1, 0), ok(0, 0)], "advance", 1),
+    case("check-ins dated before the current step began do not count",
+         plan(1, step_started_on=DAYS_AGO[1]), [ok(3, 1), ok(2, 1), ok(1, 1), ok(0, 1)], "hold",
+         1, words="since " + DAYS_AGO[1].isoformat()),
+    case("a session on the day the current step began counts",
+         plan(1, step_started_on=DAYS_AGO[2]), [ok(2, 1), ok(1, 1), ok(0, 1)], "advance", 2),
+    case("a step that began before the plan's start counts from the plan's start",
+         plan(0, start_date=DAYS_AGO[1], step_started_on=DAYS_AGO[5]),
+         [ok(3, 0), ok(2, 0), ok(1, 0), ok(0, 0)], "hold", 0, words="1 more needed"),
+    case("check-ins dated after today do not count",
+         plan(1), [ok(0, 1), ok(-1, 1), ok(-2, 1)], "hold", 1, words="2 more needed"),
+    case("a session at a higher step does not count at the current step",
+         plan(1), [ok(2, 2), ok(1, 1), ok(0, 1)], "hold", 1, words="1 more needed"),
+    case("a session at no step does not count",
+         plan(1), [ok(2, -1), ok(1, 1), ok(0, 1)], "hold", 1, words="1 more needed"),
+    case("with the step started seven days ago a session six days ago still counts",
+         plan(1, step_started_on=DAYS_AGO[7]), [ok(6, 1), ok(3, 1), ok(0, 1)], "advance", 2),
+    case("with the step started seven days ago a session seven days ago does not count",
+         plan(1, step_started_on=DAYS_AGO[7]), [ok(7, 1), ok(3, 1), ok(0, 1)], "hold", 1,
+         words="1 more needed"),
+    case("an earlier session whose pain rose by exactly two is not tolerated",
+         plan(1), [pain(2, 1, 3, 5), ok(1, 1), ok(0, 1)], "hold", 1, words="1 more needed"),
+    case("an earlier session whose pain rose by one is tolerated",
+         plan(1), [pain(2, 1, 3, 4), ok(1, 1), ok(0, 1)], "advance", 2),
+    case("a day with a tolerated session counts even if another session that day was not",
+         plan(1), [pain(2, 1, 3, 5), ok(2, 1), ok(1, 1), ok(0, 1)], "advance", 2),
+    case("an earlier session with a symptom that passed is not tolerated",
+         plan(1), [symptom(5, 1, "nausea"), ok(2, 1), ok(1, 1)], "hold", 1,
+         words="1 more needed"),
 ]
 # fmt: on
 
@@ -174,6 +222,107 @@ def test_propose_progression_never_advances_a_paused_plan_whatever_its_checkins(
     proposal = propose_progression(plan(1, paused=True), checkins, TODAY)
 
     assert proposal.action == "hold"
+
+
+def test_same_day_check_ins_never_climb_a_plan_however_many():
+    """Twenty tolerated check-ins on one day, each followed by the engine's move, leave the
+    plan where it started the day."""
+    state = plan(0, step_started_on=TODAY)
+    checkins = []
+    for _ in range(20):
+        checkins.append(ok(0, state.current_index))
+        proposal = propose_progression(state, checkins, TODAY)
+        assert proposal.action == "hold", proposal.reason
+    assert state.current_index == 0
+
+
+def test_daily_check_ins_applied_by_auto_advance_keep_three_days_a_step():
+    """A month of two tolerated check-ins a day, every advance applied at once: each step is
+    held for at least 3 days, and the plan never moves twice on one day."""
+    state = plan(0, step_started_on=START)
+    checkins: list[CheckInRecord] = []
+    moves = []
+    for offset in range(30):
+        day = START + timedelta(days=offset)
+        for _ in range(2):
+            checkins.append(CheckInRecord(day, state.current_index, True, 3, 3))
+            proposal = propose_progression(state, checkins, day)
+            if proposal.action == "advance":
+                moves.append((day, state.step_started_on))
+                state = replace(state, current_index=proposal.target_index, step_started_on=day)
+    assert moves, "the plan should advance at some point"
+    assert all((day - started).days >= 2 for day, started in moves)
+    assert len({day for day, _ in moves}) == len(moves)
+
+
+COUNTS = [
+    pytest.param([ok(0, 1)] * 3, 1, (TODAY,), 1, id="once-a-day step: same-day sessions count one"),
+    pytest.param(
+        [ok(0, 1)] * 3, 2, (TODAY,), 2, id="twice-a-day step: same-day sessions count two"
+    ),
+    pytest.param(
+        [ok(1, 1), ok(0, 1), ok(0, 1)],
+        2,
+        (DAYS_AGO[1], TODAY),
+        3,
+        id="twice-a-day step: two days, three sessions",
+    ),
+    pytest.param([skipped(0, 1)], 1, (), 0, id="a skipped session counts nothing"),
+]
+
+
+@pytest.mark.parametrize(("checkins", "sessions_per_day", "days", "sessions"), COUNTS)
+def test_tolerated_sessions_count_at_most_the_prescribed_sessions_a_day(
+    checkins, sessions_per_day, days, sessions
+):
+    steps = [step(20, 60), step(30, 60, sessions_per_day), step(40, 60, sessions_per_day)]
+
+    tally = tolerated_at_current_step(plan(1, steps), checkins, TODAY)
+
+    assert (tally.days, tally.sessions) == (days, sessions)
+
+
+@pytest.mark.parametrize(
+    ("start", "step_started", "since"),
+    [
+        pytest.param(START, None, DAYS_AGO[6], id="an old step counts from the window's edge"),
+        pytest.param(START, DAYS_AGO[2], DAYS_AGO[2], id="a new step counts from its first day"),
+        pytest.param(
+            DAYS_AGO[1], DAYS_AGO[4], DAYS_AGO[1], id="never from before the plan's start"
+        ),
+    ],
+)
+def test_tolerated_sessions_count_from_the_latest_of_window_step_and_plan_start(
+    start, step_started, since
+):
+    state = plan(1, start_date=start, step_started_on=step_started)
+
+    assert tolerated_at_current_step(state, [], TODAY).since == since
+
+
+PACE = [
+    pytest.param([ok(2, 1), ok(1, 1), ok(0, 1)], "", id="three distinct days allow an advance"),
+    pytest.param([], "3 more needed", id="no check-in refuses an advance"),
+    pytest.param([ok(0, 1)] * 3, "2 more needed", id="three same-day check-ins refuse it"),
+    pytest.param(
+        [symptom(3, 1, "nausea"), ok(2, 1), symptom(1, 1, "dizziness"), ok(0, 1)],
+        "mild symptoms",
+        id="two mild symptoms in seven days refuse it",
+    ),
+    pytest.param(
+        [ok(2, 1), ok(1, 1), pain(0, 1, 3, 5)], "Pain rose by 2", id="a pain rise refuses it"
+    ),
+]
+
+
+@pytest.mark.parametrize(("checkins", "words"), PACE)
+def test_manual_advance_keeps_the_engines_pace(checkins, words):
+    refusal = advance_pace_refusal(plan(1), checkins, TODAY)
+
+    if words:
+        assert words in refusal
+    else:
+        assert refusal == ""
 
 
 def test_last_seven_days_means_today_and_the_six_days_before():
