@@ -24,6 +24,7 @@ from clinic.roles import clinic_of
 from patients.admin import outcome_badge
 from patients.models import Patient
 from programmes import services
+from programmes.alerts import alert_acknowledge
 from programmes.domain.progression import InversionStep, template_violations
 from programmes.models import (
     ClinicianAlert,
@@ -609,7 +610,8 @@ class ClinicianAlertAdmin(ClinicScopedAdmin):
 
     @admin.action(description="Acknowledge (I have looked at it)")
     def acknowledge(self, request, queryset):
-        count = queryset.filter(acknowledged_at__isnull=True).update(
-            acknowledged_at=timezone.now(), acknowledged_by=request.user
+        count = sum(
+            alert_acknowledge(alert=alert, by=request.user, channel="admin", request=request)
+            for alert in queryset.filter(acknowledged_at__isnull=True).select_related("clinic")
         )
         self.message_user(request, f"{count} alert(s) acknowledged.", messages.SUCCESS)

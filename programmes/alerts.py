@@ -1,4 +1,5 @@
-"""Clinician alerts: raised once (a unique key), e-mailed once after commit with a link."""
+"""Clinician alerts: raised once (a unique key), e-mailed once after commit with a link,
+acknowledged once (audited)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,20 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.audit import audit_record
 from patients.models import Patient
 from programmes.models import ClinicianAlert, Plan
+
+# Alerts about the patient's safety: they head the at-risk report until acknowledged.
+SAFETY_KINDS: tuple[str, ...] = (
+    ClinicianAlert.Kind.URGENT_REFERRAL,
+    ClinicianAlert.Kind.RED_FLAG,
+    ClinicianAlert.Kind.STOP_SYMPTOM,
+    ClinicianAlert.Kind.SCREENING_PAUSE,
+    ClinicianAlert.Kind.CONTRAINDICATED,
+    ClinicianAlert.Kind.REVIEW_REQUIRED,
+    ClinicianAlert.Kind.CONFIRM_SCREENING,
+)
 
 
 def alert_raise(
@@ -37,6 +50,25 @@ def alert_raise(
     return True
 
 
+def _absolute(path: str) -> str:
+    # The e-mail is read outside the site: every link carries the site's address.
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+def alert_email_text(alert: ClinicianAlert) -> tuple[str, str]:
+    """Subject and body of an alert's e-mail: what happened, who, how to reach them."""
+    patient = alert.patient
+    record = _absolute(reverse("admin:patients_patient_change", args=[patient.pk]))
+    body = (
+        f"{alert.message}\n\n"
+        f"Patient: {patient}\n"
+        f"Phone: {patient.phone or 'none on file'}\n"
+        f"Open the patient: {record}\n"
+        f"At-risk list: {_absolute(reverse('reports:at_risk'))}\n"
+    )
+    return f"[Inverto] {alert.get_kind_display()}: {patient}", body
+
+
 def alert_send_email(*, alert_id: int) -> bool:
     """Send the alert to the patient's clinician unless it was already sent. True if sent."""
     with transaction.atomic():
@@ -49,20 +81,67 @@ def alert_send_email(*, alert_id: int) -> bool:
         if alert is None:  # already sent, or another worker has it
             return False
         clinician = alert.patient.clinician
-        # An absolute link: the e-mail is read outside the site.
-        admin_path = settings.PORTAL_BASE_URL.rstrip("/") + reverse(
-            "admin:patients_patient_change", args=[alert.patient_id]
-        )
         if clinician.email:
+            subject, body = alert_email_text(alert)
             send_mail(
-                subject=f"[Inverto] {alert.get_kind_display()}: {alert.patient}",
-                message=(
-                    f"{alert.message}\n\nPatient: {alert.patient}\n"
-                    f"Open in the admin: {admin_path}\n"
-                ),
-                from_email=None,
-                recipient_list=[clinician.email],
+                subject=subject, message=body, from_email=None, recipient_list=[clinician.email]
             )
         alert.emailed_at = timezone.now()
         alert.save(update_fields=["emailed_at"])
     return True
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: ClinicianAlert, by, channel: str, request=None) -> bool:
+    """A clinician has looked at the alert: stamp it once, audited. True if it was open.
+
+    Callers scope `alert` to the user's clinic (admin queryset, API `get_object`).
+    """
+    changed = ClinicianAlert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=by
+    )
+    if changed:
+        audit_record(
+            actor=by,
+            action="update",
+            channel=channel,
+            obj=alert,
+            clinic=alert.clinic,
+            patient_id=alert.patient_id,
+            summary=f"Alert acknowledged: {alert.get_kind_display()}",
+            request=request,
+        )
+    return bool(changed)
+
+
+@transaction.atomic
+def alert_acknowledge_safety(*, patient: Patient, by, request=None) -> int:
+    """A clinician has acted on the patient: close every open safety alert. How many.
+
+    A check-in red flag stands on the at-risk report until an urgent alert is acknowledged
+    after it; were its alert missing, one is recorded (not e-mailed) to be acknowledged.
+    """
+    urgent = (ClinicianAlert.Kind.RED_FLAG, ClinicianAlert.Kind.URGENT_REFERRAL)
+    alerts = ClinicianAlert.objects.filter(patient=patient, acknowledged_at__isnull=True)
+    reported = patient.red_flag_reported_at
+    if (
+        reported is not None
+        and not alerts.filter(kind__in=urgent).exists()
+        and not ClinicianAlert.objects.filter(
+            patient=patient, kind__in=urgent, acknowledged_at__gte=reported
+        ).exists()
+    ):
+        ClinicianAlert.objects.get_or_create(
+            dedupe_key=f"red-flag:{patient.pk}:{reported.isoformat()}",
+            defaults={
+                "clinic_id": patient.clinic_id,
+                "patient": patient,
+                "kind": ClinicianAlert.Kind.RED_FLAG,
+                "message": patient.red_flag_note or "Red flag reported at a check-in.",
+                "emailed_at": timezone.now(),
+            },
+        )
+    count = 0
+    for alert in alerts.filter(kind__in=SAFETY_KINDS).select_for_update().order_by("pk"):
+        count += alert_acknowledge(alert=alert, by=by, channel="admin", request=request)
+    return count

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
@@ -23,7 +21,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic.api import ANY_ID, AuditedReadMixin, audit_reads
-from clinic.audit import audit_record
 from clinic.models import Role
 from clinic.permissions import (
     CLINIC_READ_ROLES,
@@ -37,6 +34,7 @@ from clinic.roles import clinic_of, role_of
 from patients.api import patient_subject
 from patients.models import Patient
 from programmes import adherence, checkins, services
+from programmes.alerts import alert_acknowledge
 from programmes.domain.symptoms import known_symptom_codes
 from programmes.filters import (
     AlertFilter,
@@ -284,22 +282,8 @@ class AlertViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         alert = self.get_object()
-        with transaction.atomic():
-            # Only an open alert is stamped: a second acknowledgement changes nothing.
-            changed = ClinicianAlert.objects.filter(
-                pk=alert.pk, acknowledged_at__isnull=True
-            ).update(acknowledged_at=timezone.now(), acknowledged_by=request.user)
-            if changed:
-                audit_record(
-                    actor=request.user,
-                    action="update",
-                    channel="api",
-                    obj=alert,
-                    clinic=alert.clinic,
-                    patient_id=alert.patient_id,
-                    summary=f"Alert acknowledged: {alert.get_kind_display()}",
-                    request=request,
-                )
+        # Only an open alert is stamped: a second acknowledgement changes nothing.
+        alert_acknowledge(alert=alert, by=request.user, channel="api", request=request)
         alert.refresh_from_db()
         return Response(AlertSerializer(alert).data)
 

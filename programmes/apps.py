@@ -10,8 +10,11 @@ class ProgrammesConfig(AppConfig):
         # transaction (pause inversion, tell the clinician). Connected here, not by an
         # import side effect.
         from patients.services import screening_changed
+        from programmes.screening_alerts import alert_on_screening
         from programmes.services import pause_when_screening_forbids
 
         screening_changed.connect(
             pause_when_screening_forbids, dispatch_uid="programmes.pause_on_screening"
         )
+        # After the pause: a pause alert for the same screening stands in for its own.
+        screening_changed.connect(alert_on_screening, dispatch_uid="programmes.screening_alerts")

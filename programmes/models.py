@@ -471,6 +471,7 @@ class ClinicianAlert(models.Model):
         URGENT_REFERRAL = "urgent_referral", "Intake: urgent referral"
         REVIEW_REQUIRED = "review_required", "Intake: review required"
         SCREENING_PAUSE = "screening_pause", "Health update paused inversion"
+        CONTRAINDICATED = "contraindicated", "Screening: newly contraindicated"
         CONFIRM_SCREENING = "confirm_screening", "Patient's answers await confirmation"
         MILD_REPEATED = "mild_repeated", "Mild symptoms twice in 7 days"
         HIGH_PAIN = "high_pain", "Pain 7 or more"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("patients/<int:pk>/", reports.patient, name="patient"),
     path("patients/<int:pk>/checkins.csv", reports.patient_csv, name="patient_csv"),
     path("at-risk/", reports.at_risk, name="at_risk"),
+    path("at-risk/<int:pk>/acknowledge/", reports.at_risk_acknowledge, name="at_risk_acknowledge"),
     path("clinicians/", reports.clinicians, name="clinicians"),
     path("templates/", reports.templates, name="templates"),
     path("export/<slug:kind>.csv", reports.export_csv, name="export_csv"),

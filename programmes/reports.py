@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from clinic.audit import audit_record
 from programmes.adherence import Adherence, WeekAdherence, _grid, weekly_adherence
+from programmes.alerts import SAFETY_KINDS
 from programmes.domain.adherence import (
     ADHERENT_THRESHOLD,
     DATA_DAYS_THRESHOLD,
@@ -537,6 +538,120 @@ def at_risk(
         return [_at_risk_row(row) for row in cursor.fetchall()]
 
 
+# Needs a clinician now: every patient with an open safety alert, above the at-risk rows.
+
+SAFETY_LABELS = {
+    ClinicianAlert.Kind.URGENT_REFERRAL: "Urgent referral: red flag at intake",
+    ClinicianAlert.Kind.RED_FLAG: "Urgent referral: red-flag symptom at a check-in",
+    ClinicianAlert.Kind.STOP_SYMPTOM: "Stop symptom reported",
+    ClinicianAlert.Kind.SCREENING_PAUSE: "Screening change paused inversion",
+    ClinicianAlert.Kind.CONTRAINDICATED: "Newly contraindicated",
+    ClinicianAlert.Kind.REVIEW_REQUIRED: "Review required before any inversion",
+    ClinicianAlert.Kind.CONFIRM_SCREENING: "Patient's answers await confirmation",
+}
+
+# Gravest first (the order of SAFETY_KINDS); within a kind, the longest waiting first.
+# A check-in red flag (`Patient.red_flag_reported_at`) stands as an urgent referral until a
+# clinician acknowledges an urgent alert after it, even if its own alert went missing.
+SAFETY_SQL = f"""
+WITH reasons AS (
+    SELECT a.patient_id, a.kind, min(a.created_at) AS since
+      FROM programmes_clinicianalert a -- alert_open_by_clinic_idx
+     WHERE a.clinic_id = %(clinic)s AND a.acknowledged_at IS NULL
+       AND a.kind = ANY(%(kinds)s::varchar[])
+     GROUP BY a.patient_id, a.kind
+    UNION ALL
+    SELECT pt.id, 'red_flag', pt.red_flag_reported_at
+      FROM patients_patient pt
+     WHERE pt.clinic_id = %(clinic)s AND pt.red_flag_reported_at IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM programmes_clinicianalert a
+                        WHERE a.patient_id = pt.id AND a.kind IN ('red_flag', 'urgent_referral')
+                          AND a.acknowledged_at >= pt.red_flag_reported_at)
+),
+per_kind AS (
+    SELECT r.patient_id, r.kind, min(r.since) AS since,
+           array_position(%(kinds)s::varchar[], r.kind::varchar) AS rank
+      FROM reasons r GROUP BY r.patient_id, r.kind
+),
+per_patient AS (
+    SELECT k.patient_id, min(k.rank) AS gravest, min(k.since) AS since,
+           json_agg(json_build_array(k.kind, k.since) ORDER BY k.rank) AS reasons
+      FROM per_kind k GROUP BY k.patient_id
+)
+SELECT pt.id, pt.last_name || ', ' || pt.first_name, {CLINICIAN_NAME}, pt.phone,
+       pp.since, pp.reasons
+  FROM per_patient pp
+  JOIN patients_patient pt ON pt.id = pp.patient_id
+  JOIN auth_user u ON u.id = pt.clinician_id
+ WHERE pt.clinic_id = %(clinic)s
+   AND (%(clinician)s::bigint IS NULL OR pt.clinician_id = %(clinician)s::bigint
+        OR EXISTS (SELECT 1 FROM programmes_plan p
+                    WHERE p.patient_id = pt.id AND p.status IN ('active', 'paused')
+                      AND p.clinician_id = %(clinician)s::bigint))
+   AND (%(template)s::bigint IS NULL
+        OR EXISTS (SELECT 1 FROM programmes_plan p
+                    WHERE p.patient_id = pt.id AND p.status IN ('active', 'paused')
+                      AND p.template_id = %(template)s::bigint))
+ ORDER BY pp.gravest, pp.since, pt.id
+"""  # noqa: S608 - only this module's fixed fragments are formatted in
+
+SAFETY_COLUMNS = ("needs_clinician_now", "needs_clinician_since")
+
+
+@dataclass(frozen=True)
+class SafetyReason:
+    kind: str
+    since: datetime
+
+    @property
+    def label(self) -> str:
+        return SAFETY_LABELS[self.kind]
+
+
+@dataclass(frozen=True)
+class SafetyRow:
+    """A patient a clinician must act on now, with every reason and since when."""
+
+    patient_id: int
+    name: str
+    clinician: str
+    phone: str
+    since: datetime
+    reasons: tuple[SafetyReason, ...]
+
+    @property
+    def kinds(self) -> list[str]:
+        return [reason.kind for reason in self.reasons]
+
+
+def _safety_row(row) -> SafetyRow:
+    pid, name, clinician, phone, since, reasons = row
+    return SafetyRow(
+        pid,
+        name,
+        clinician,
+        phone,
+        since,
+        tuple(SafetyReason(kind, datetime.fromisoformat(at)) for kind, at in reasons),
+    )
+
+
+def _safety_params(filters: Filters) -> dict[str, Any]:
+    return filters.params(kinds=[str(kind) for kind in SAFETY_KINDS])
+
+
+def safety_rows(filters: Filters) -> list[SafetyRow]:
+    """Every patient with an open safety alert (or an unanswered check-in red flag), gravest
+    first: one query over the clinic's open alerts, whatever their number.
+
+    A row stays until a clinician acknowledges the alerts behind it; the period and the
+    at-risk reason filter do not apply, clinician and template do.
+    """
+    with _report_cursor() as cursor:
+        cursor.execute(SAFETY_SQL, _safety_params(filters))
+        return [_safety_row(row) for row in cursor.fetchall()]
+
+
 # Per clinician and per template: adherence and outcome change side by side.
 
 GROUPED_SQL = f"""
@@ -852,7 +967,7 @@ def export_rows(
     if kind == "at_risk":
         sql, _ = _at_risk_sql("name")
         params = _at_risk_params(filters, now=now, reason=reason, after=None, limit=None)
-        return _at_risk_export(sql, params)
+        return _at_risk_export(sql, params, _safety_params(filters))
     if kind in ("clinicians", "templates"):
         return _grouped_export(filters, kind.removesuffix("s"))
     raise ValueError(f"Unknown export {kind!r}")
@@ -874,8 +989,23 @@ def _patient_export(sql: str, params: dict[str, Any]) -> Iterator[tuple]:
         )
 
 
-def _at_risk_export(sql: str, params: dict[str, Any]) -> Iterator[tuple]:
-    yield AT_RISK_COLUMNS
+def _at_risk_export(
+    sql: str, params: dict[str, Any], safety_params: dict[str, Any]
+) -> Iterator[tuple]:
+    """As the page: who needs a clinician now first (their reasons in the last two
+    columns), then the at-risk rows."""
+    yield AT_RISK_COLUMNS + SAFETY_COLUMNS
+    blank = ("",) * (len(AT_RISK_COLUMNS) - 3)
+    for row in _stream_query(SAFETY_SQL, safety_params):
+        s = _safety_row(row)
+        yield (
+            s.patient_id,
+            s.name,
+            s.clinician,
+            *blank,
+            "; ".join(f"{r.label} since {r.since.isoformat()}" for r in s.reasons),
+            s.since.isoformat(),
+        )
     for row in _stream_query(sql, params):
         r = _at_risk_row(row, cursor=False)
         yield (
@@ -889,6 +1019,8 @@ def _at_risk_export(sql: str, params: dict[str, Any]) -> Iterator[tuple]:
             r.low_adherence,
             r.silent,
             r.screening_due,
+            "",
+            "",
         )
 
 

@@ -371,6 +371,7 @@ def health_update(request: HttpRequest, patient: Patient) -> HttpResponse:
                     "screening": patient.current_screening,
                     "plan": plan,
                     "inversion_paused": bool(plan and plan.inversion_paused),
+                    "clinician_told": _clinician_told(patient),
                 },
             )
     return _render(request, patient, "health_update.html", {"form": form})
@@ -437,7 +438,20 @@ def intake(request: HttpRequest, patient: Patient) -> HttpResponse:
         return _intake_page(request, patient, form, _first_step_with_errors(form))
     request.session.pop(INTAKE_DRAFT, None)
     patient.refresh_from_db()
-    return _render(request, patient, "intake_done.html", {"screening": patient.current_screening})
+    return _render(
+        request,
+        patient,
+        "intake_done.html",
+        {"screening": patient.current_screening, "clinician_told": _clinician_told(patient)},
+    )
+
+
+def _clinician_told(patient: Patient) -> bool:
+    """Whether the screening just recorded raised a clinician alert: the page says
+    "your clinician has been told" only then."""
+    from programmes.screening_alerts import screening_told
+
+    return screening_told(patient.current_screening)
 
 
 def _first_step_with_errors(form: PortalIntakeForm) -> int:

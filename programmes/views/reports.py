@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from html import escape
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
     HttpRequest,
@@ -26,9 +28,11 @@ from django.utils.safestring import SafeString, mark_safe
 from clinic.api import audit_reads
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
+from clinic.permissions import CLINICAL_ROLES
 from patients.models import Patient
 from patients.templatetags.portal_charts import duration, symptom_label
 from programmes import reports
+from programmes.alerts import alert_acknowledge_safety
 from programmes.checkins import PainPoint
 from programmes.domain.adherence import (
     DATA_DAYS_THRESHOLD,
@@ -64,12 +68,12 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 def _audit_listed(request: HttpRequest, rows, summary: str) -> None:
     """A `read` row for each patient a list page shows, as the single-patient page leaves.
 
-    One INSERT for the page, however many patients it lists.
+    One INSERT for the page, however many patients it lists (each once).
     """
     clinic_id = request.clinic.pk
     audit_reads(
         request,
-        [Patient(pk=row.patient_id, clinic_id=clinic_id) for row in rows],
+        [Patient(pk=pk, clinic_id=clinic_id) for pk in dict.fromkeys(r.patient_id for r in rows)],
         subject=lambda person: (person.clinic_id, person.pk),
         summary=summary,
         channel=AuditEvent.Channel.ADMIN,
@@ -148,7 +152,9 @@ def at_risk(request: HttpRequest) -> HttpResponse:
         after=form.cleaned_data["after"],
         limit=PAGE_SIZE + 1,
     )
-    _audit_listed(request, rows[:PAGE_SIZE], "Staff report: at risk")
+    # Who needs a clinician now heads the first page, whatever the sort and reason.
+    safety = [] if form.cleaned_data["after"] else reports.safety_rows(filters)
+    _audit_listed(request, [*safety, *rows[:PAGE_SIZE]], "Staff report: at risk")
     base = _query_without(request, "after", "sort")
     columns = []
     for key, label in (
@@ -174,6 +180,8 @@ def at_risk(request: HttpRequest) -> HttpResponse:
             "form": form,
             "filters": filters,
             "title": "At risk",
+            "safety_rows": safety,
+            "can_acknowledge": request.user.membership.role in CLINICAL_ROLES,
             "rows": rows[:PAGE_SIZE],
             "next_cursor": rows[PAGE_SIZE - 1].cursor if len(rows) > PAGE_SIZE else None,
             "columns": columns,
@@ -181,6 +189,19 @@ def at_risk(request: HttpRequest) -> HttpResponse:
             "export_kind": "at_risk",
         },
     )
+
+
+@staff_area_required
+def at_risk_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST: a clinician has acted on this patient: their open safety alerts are closed."""
+    if request.user.membership.role not in CLINICAL_ROLES:
+        raise PermissionDenied("Only a clinician can acknowledge an alert.")
+    person = _patient_or_404(request, pk)  # another clinic's patient: not found
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    count = alert_acknowledge_safety(patient=person, by=request.user, request=request)
+    messages.success(request, f"{person.full_name}: {count} alert(s) acknowledged.")
+    return redirect("reports:at_risk")
 
 
 def _grouped(request: HttpRequest, by: str) -> HttpResponse:

@@ -238,6 +238,10 @@ PAGES.update(
         "reports:patient": Row(REPORT_OF_A, lambda w: {"pk": w.patient_a.pk}),
         "reports:patient_csv": Row(REPORT_OF_A, lambda w: {"pk": w.patient_a.pk}),
         "reports:at_risk": Row(STAFF_AREA),
+        # POST only, for clinicians (clinic administrators too): a GET is refused.
+        "reports:at_risk_acknowledge": Row(
+            expect(302, 403, 403, 405, 404, 403, 405), lambda w: {"pk": w.patient_a.pk}
+        ),
         "reports:clinicians": Row(STAFF_AREA),
         "reports:templates": Row(STAFF_AREA),
         "reports:export_csv": Row(STAFF_AREA, _report_kind),
