@@ -1,7 +1,8 @@
 """Clinicians' admin for patients: screening badges, intake, override and referral actions.
 
-Every change goes through `patients.services`; the admin only collects input
-and shows the service's refusal as a message.
+Every change goes through `patients.services` (the change form through `patient_update`,
+which writes only the fields it changed); the admin only collects input and shows the
+service's refusal as a message.
 """
 
 from __future__ import annotations
@@ -196,23 +197,42 @@ class PatientAdmin(ClinicScopedAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
+        if change:
+            # Only what this form changed, on the locked row: a whole-row save would write
+            # back the screening it read, undoing a health update that re-screened meanwhile.
+            services.patient_update(
+                patient=obj,
+                changes={name: form.cleaned_data[name] for name in form.changed_data},
+                by=request.user,
+                channel=Channel.ADMIN,
+                request=request,
+            )
+            return
         with transaction.atomic():
-            if not change:
-                obj.clinic = clinic_of(request.user)
-                if obj.clinic is None:
-                    raise PermissionDenied("Your account belongs to no clinic.")
+            obj.clinic = clinic_of(request.user)
+            if obj.clinic is None:
+                raise PermissionDenied("Your account belongs to no clinic.")
             super().save_model(request, obj, form, change)
             audit_record(
                 actor=request.user,
-                action="update" if change else "create",
+                action="create",
                 channel=Channel.ADMIN,
                 obj=obj,
                 clinic=obj.clinic,
                 patient_id=obj.pk,
-                summary="Patient details changed" if change else "Patient created",
+                summary="Patient created",
                 changes={"fields": sorted(form.changed_data)},
                 request=request,
             )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        try:
+            return super().change_view(request, object_id, form_url, extra_context)
+        except ValidationError as refusal:
+            # The service refused on the locked row: nothing was saved; say why.
+            for message in refusal.messages:
+                self.message_user(request, f"Not saved: {message}", messages.ERROR)
+            return redirect("admin:patients_patient_change", object_id)
 
     def response_add(self, request, obj, post_url_continue=None):
         messages.success(request, f"{obj} added. Record the intake to screen them.")

@@ -98,19 +98,15 @@ class PatientViewSet(
             )
 
     def perform_update(self, serializer):
-        with transaction.atomic():
-            patient = serializer.save()
-            audit_record(
-                actor=self.request.user,
-                action="update",
-                channel=Channel.API,
-                obj=patient,
-                clinic=patient.clinic,
-                patient_id=patient.pk,
-                summary="Patient details changed",
-                changes={"fields": sorted(serializer.validated_data)},
-                request=self.request,
-            )
+        # The service locks the row and writes only the fields sent that changed: never
+        # the screening, so a save racing a health update can't restore the old one.
+        serializer.instance = services.patient_update(
+            patient=serializer.instance,
+            changes=dict(serializer.validated_data),
+            by=self.request.user,
+            channel=Channel.API,
+            request=self.request,
+        )
 
     @extend_schema(
         request=IntakeAnswersSerializer,

@@ -314,6 +314,10 @@ class PatientSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("The date of birth must be in the past.")
         return value
 
+    def update(self, instance, validated_data):
+        # A whole-row save would write back the screening this instance was read with.
+        raise NotImplementedError("Change a patient with patients.services.patient_update.")
+
 
 class OverrideCreateSerializer(serializers.Serializer):
     reason = serializers.CharField(

@@ -854,3 +854,103 @@ def patient_erase(*, patient: Patient, by, reason: str, request=None) -> Patient
         request=request,
     )
     return patient
+
+
+# A patient's details, changed by a clinician in the admin or the API.
+
+PATIENT_DETAILS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "email",
+    "phone",
+    "time_zone",
+    "clinician",
+    "emergency_number",
+    *REMINDER_SETTINGS,
+)
+# Each is written by its own service only: intake and screening, a check-in's red flag,
+# the measurements an intake records, the portal account an invitation creates.
+PATIENT_RECORDED_ELSEWHERE = (
+    "current_screening",
+    "red_flag_reported_at",
+    "red_flag_note",
+    "weight_kg",
+    "height_cm",
+    "user",
+    "clinic",
+)
+
+
+def _detail_differs(patient: Patient, name: str, value) -> bool:
+    if name == "clinician":
+        return patient.clinician_id != getattr(value, "pk", value)
+    return getattr(patient, name) != value
+
+
+@transaction.atomic
+def patient_update(
+    *, patient: Patient, changes: dict[str, Any], by, channel: str, request=None
+) -> Patient:
+    """Change a patient's identity, contact, care or reminder details, audited.
+
+    Locks the patient's row and writes only the fields whose value differs from it: the
+    current screening, a red flag and an intake's measurements are never written here,
+    so a save that overlaps a health update can't put back the screening it replaced.
+    """
+    refused = {
+        name: "Recorded only through its own service (intake, screening, check-in, invitation)."
+        if name in PATIENT_RECORDED_ELSEWHERE
+        else "Not a detail of the patient that can be changed."
+        for name in changes
+        if name not in PATIENT_DETAILS
+    }
+    if refused:
+        raise ValidationError(refused)
+    fresh = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
+    changed = {
+        name: value for name, value in changes.items() if _detail_differs(fresh, name, value)
+    }
+    if not changed:
+        return fresh
+    errors: dict[str, str] = {}
+    if "clinician" in changed:
+        membership = getattr(changed["clinician"], "membership", None)
+        if membership is None or (
+            membership.clinic_id != fresh.clinic_id
+            or membership.role not in (Role.CLINICIAN, Role.CLINIC_ADMIN)
+        ):
+            errors["clinician"] = "Choose a clinician of the patient's clinic."
+    if (
+        changed.get("date_of_birth") is not None
+        and changed["date_of_birth"] >= timezone.localdate()
+    ):
+        errors["date_of_birth"] = "The date of birth must be in the past."
+    sms = changed.get("remind_by_sms", fresh.remind_by_sms)
+    phone = changed.get("phone", fresh.phone)
+    if sms and not phone and {"remind_by_sms", "phone"} & set(changed):
+        errors["remind_by_sms"] = "There is no mobile number on file for SMS reminders."
+    for name, value in changed.items():
+        setattr(fresh, name, value)
+    try:
+        others = [f.name for f in Patient._meta.concrete_fields if f.name not in changed]
+        fresh.clean_fields(exclude=others)
+    except ValidationError as invalid:
+        errors.update({name: " ".join(found) for name, found in invalid.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    fresh.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        actor=by,
+        action="update",
+        channel=channel,
+        obj=fresh,
+        clinic=fresh.clinic,
+        patient_id=fresh.pk,
+        summary=f"Patient details changed: {', '.join(changed)}",
+        # Field names only: the audit trail outlives an erasure, so it holds no identity.
+        changes={"fields": sorted(changed)},
+        request=request,
+    )
+    return fresh

@@ -1,7 +1,10 @@
 """Clinicians' admin for the exercise library, templates and patients' plans.
 
-Plans change only through `programmes.services`: the buttons on a plan's page
-post to small views that call one service and show its refusal as a message.
+Plans change only through `programmes.services`: the change form calls `plan_update`
+and its inlines `plan_prescription_update` (each locks the plan and writes only what
+changed), and the buttons on a plan's page post to small views that call one service
+and show its refusal as a message. Only the patient's responsible clinician (or the
+plan's) and clinic administrators change a plan, as in the API.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from clinic.admin import ClinicScopedAdmin
-from clinic.permissions import CLINICAL_ROLES
+from clinic.permissions import CLINICAL_ROLES, responsible_for
 from clinic.roles import clinic_of
 from patients.admin import outcome_badge
-from patients.models import Patient
+from patients.models import Channel, Patient
 from programmes import services
 from programmes.alerts import alert_acknowledge
 from programmes.domain.progression import InversionStep, template_violations
@@ -113,8 +116,36 @@ class TemplateStepFormSet(BaseInlineFormSet):
             raise ValidationError(list(problems))
 
 
+def row_edits(formset, fields: tuple[str, ...]) -> services.RowEdits:
+    """What a valid inline form set adds, changes (only the changed fields) and deletes."""
+    added, changed, deleted = [], {}, []
+    doomed = formset.deleted_forms if formset.can_delete else []
+    for form in formset.forms:
+        if any(form is gone for gone in doomed):
+            if form.instance.pk is not None:
+                deleted.append(form.instance.pk)
+            continue
+        # A view-only inline's forms never report a change (InlineModelAdmin.get_formset).
+        if not form.has_changed():
+            continue
+        data = form.cleaned_data
+        if form.instance._state.adding:
+            added.append({name: data[name] for name in fields if name in data})
+        else:
+            changed[form.instance.pk] = {
+                name: data[name] for name in form.changed_data if name in fields
+            }
+    return services.RowEdits(added=tuple(added), changed=changed, deleted=tuple(deleted))
+
+
+def _refuse(problems: dict[str, list[str]]) -> None:
+    if problems:
+        raise ValidationError([message for found in problems.values() for message in found])
+
+
 class PlanStepFormSet(BaseInlineFormSet):
-    """A draft plan's steps keep the caps at the plan's own ceiling."""
+    """A draft plan's steps keep the caps at the plan's own ceiling, and none is added or
+    changed for a patient whose permission today refuses inversion."""
 
     def clean(self):
         super().clean()
@@ -127,6 +158,22 @@ class PlanStepFormSet(BaseInlineFormSet):
         )
         if problems:
             raise ValidationError(list(problems))
+        edits = row_edits(self, services.STEP_FIELDS)
+        if edits:
+            _refuse(services.plan_prescription_problems(plan=plan, steps=edits))
+
+
+class PlanExerciseFormSet(BaseInlineFormSet):
+    """No exercise today's permission refuses: an inversion-category one (whatever its
+    tags) only where inversion is allowed, none tagged with the patient's outcome."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        edits = row_edits(self, services.DOSE_FIELDS)
+        if edits:
+            _refuse(services.plan_prescription_problems(plan=self.instance, exercises=edits))
 
 
 class TemplateStepInline(admin.TabularInline):
@@ -185,6 +232,13 @@ class ProgrammeTemplateAdmin(admin.ModelAdmin):
         return super().has_change_permission(request, obj)
 
 
+def plan_responsible(user, plan: Plan) -> bool:
+    """The patient's clinician, the plan's clinician, or a clinic administrator (as the API)."""
+    return responsible_for(
+        user, patient_clinician_id=plan.patient.clinician_id, plan_clinician_id=plan.clinician_id
+    )
+
+
 class PlanStepInline(admin.TabularInline):
     model = PlanInversionStep
     formset = PlanStepFormSet
@@ -199,23 +253,44 @@ class PlanStepInline(admin.TabularInline):
         "cycle_seconds",
     ]
 
-    def _editable(self, obj) -> bool:
-        return obj is not None and obj.status == PlanStatus.DRAFT
+    def _editable(self, request, obj) -> bool:
+        return (
+            obj is not None
+            and obj.status == PlanStatus.DRAFT
+            and plan_responsible(request.user, obj)
+        )
 
     def has_add_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_add_permission(request, obj)
+        return self._editable(request, obj) and super().has_add_permission(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_change_permission(request, obj)
+        return self._editable(request, obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_delete_permission(request, obj)
+        return self._editable(request, obj) and super().has_delete_permission(request, obj)
 
 
 class PlanExerciseInline(admin.TabularInline):
     model = PlanExercise
+    formset = PlanExerciseFormSet
     extra = 0
     fields = ["order", "exercise", "sets", "repetitions", "hold_seconds", "times_per_day"]
+
+    def _editable(self, request, obj) -> bool:
+        return (
+            obj is not None
+            and obj.status not in (PlanStatus.ENDED, PlanStatus.COMPLETED)
+            and plan_responsible(request.user, obj)
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(request, obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(request, obj) and super().has_delete_permission(request, obj)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "exercise":
@@ -251,6 +326,26 @@ class PlanAddForm(forms.ModelForm):
             ).items():
                 self.add_error(field, message)
         return cleaned
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text="Recorded in the plan's history with your name.",
+    )
+
+
+class ResumeForm(forms.Form):
+    """Resuming inversion after a stop or red-flag symptom: a reason and a confirmation."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text="The clinical reason inversion may start again; recorded in the plan's "
+        "history and the audit trail with your name.",
+    )
+    confirm = forms.BooleanField(
+        label="I have reviewed the symptom that stopped inversion, and inversion may resume.",
+    )
 
 
 class PlanChangeForm(forms.ModelForm):
@@ -366,6 +461,18 @@ class PlanAdmin(ClinicScopedAdmin):
     def get_inlines(self, request, obj):
         return [PlanStepInline, PlanExerciseInline] if obj is not None else []
 
+    def get_readonly_fields(self, request, obj=None):
+        # A running plan's start date never moves: it would lift the first weeks' limits.
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status != PlanStatus.DRAFT:
+            fields.append("start_date")
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or plan_responsible(request.user, obj)
+
     def get_queryset(self, request):
         return (
             super()
@@ -377,11 +484,15 @@ class PlanAdmin(ClinicScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
-            if form.changed_data:
-                services._record(
-                    obj, "edited", by=request.user, reason=f"Changed {', '.join(form.changed_data)}"
-                )
+            # Only what this form changed, on the locked row: never a whole-row save that
+            # would write back a pause or a step read before a concurrent check-in.
+            services.plan_update(
+                plan=obj,
+                changes={name: form.cleaned_data[name] for name in form.changed_data},
+                by=request.user,
+                channel=Channel.ADMIN,
+                request=request,
+            )
             return
         plan = services.plan_create_from_template(
             patient=form.cleaned_data["patient"],
@@ -404,13 +515,21 @@ class PlanAdmin(ClinicScopedAdmin):
                 self.message_user(request, message, messages.ERROR)
             return redirect(f"{reverse('admin:programmes_plan_add')}?{request.GET.urlencode()}")
 
-    def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
-        if formset.model is PlanExercise:
-            try:
-                services.plan_check_exercises(form.instance)
-            except ValidationError as refusal:
-                raise PermissionDenied(" ".join(refusal.messages)) from None
+    def save_related(self, request, form, formsets, change):
+        if not change:  # a new plan's rows were copied from its template by the service
+            return
+        edits = {}
+        for formset in formsets:
+            if formset.model is PlanInversionStep:
+                edits["steps"] = row_edits(formset, services.STEP_FIELDS)
+            elif formset.model is PlanExercise:
+                edits["exercises"] = row_edits(formset, services.DOSE_FIELDS)
+            # The service saves the rows (and the plan's timeline names them); the admin's
+            # log entry reads these lists a saved form set would have.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        services.plan_prescription_update(
+            plan=form.instance, **edits, by=request.user, channel=Channel.ADMIN, request=request
+        )
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(
@@ -502,17 +621,27 @@ class PlanAdmin(ClinicScopedAdmin):
             names = ["resume", "go_back", "end"]
         if plan.current_step_id is None:
             names = [n for n in names if n not in ("advance", "advance_override", "go_back")]
-        return [(name, self.ACTIONS[name][0]) for name in names]
+        return [
+            (name, "Resume…" if name == "resume" and services.resume_needs(plan) else label)
+            for name, label in ((name, self.ACTIONS[name][0]) for name in names)
+        ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         plan = self.get_object(request, object_id)
-        if plan is not None:
+        if plan is not None and plan_responsible(request.user, plan):
             extra_context["plan_actions"] = [
                 (reverse("admin:programmes_plan_action", args=[plan.pk, name]), label)
                 for name, label in self.available_actions(plan)
             ]
-        return super().change_view(request, object_id, form_url, extra_context)
+        try:
+            return super().change_view(request, object_id, form_url, extra_context)
+        except ValidationError as refusal:
+            # The service refused under the plan's lock (the plan changed since the page
+            # was read, say): nothing was saved; say why.
+            for message in refusal.messages:
+                self.message_user(request, f"Not saved: {message}", messages.ERROR)
+            return redirect("admin:programmes_plan_change", object_id)
 
     def get_urls(self):
         return [
@@ -533,27 +662,49 @@ class PlanAdmin(ClinicScopedAdmin):
             plan = self.get_queryset(request).get(pk=pk)
         except Plan.DoesNotExist:
             raise Http404 from None
+        if not plan_responsible(request.user, plan):
+            raise PermissionDenied
         label, needs_reason = self.ACTIONS[name]
-        if request.method != "POST" or (needs_reason and "reason" not in request.POST):
-            if not needs_reason:
-                return HttpResponseNotAllowed(["POST"])
-            return TemplateResponse(
-                request,
-                "admin/programmes/plan/reason_form.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "opts": self.model._meta,
-                    "original": plan,
-                    "title": f"{label.rstrip('…')} — {plan}",
-                    "action_url": request.path,
-                    "reason_help": self.REASON_HELP.get(name, ""),
-                },
+        form_class, intro = (ReasonForm if needs_reason else None), ""
+        if name == "resume" and services.resume_needs(plan):
+            # After a stop or red-flag symptom: confirm the review and give the reason.
+            form_class = ResumeForm
+            intro = (
+                f"Inversion was stopped: {plan.pause_reason or 'a symptom was reported'}. "
+                "Resume only after reviewing it with the patient."
             )
-        reason = request.POST.get("reason", "").strip()
+        confirmed = False
+        if form_class is not None:
+            posted = request.method == "POST" and "reason" in request.POST
+            form = form_class(request.POST if posted else None)
+            if name in self.REASON_HELP:
+                form.fields["reason"].help_text = self.REASON_HELP[name]
+            if not form.is_valid():
+                return TemplateResponse(
+                    request,
+                    "admin/programmes/plan/reason_form.html",
+                    {
+                        **self.admin_site.each_context(request),
+                        "opts": self.model._meta,
+                        "original": plan,
+                        "title": f"{label.rstrip('…')} — {plan}",
+                        "action_url": request.path,
+                        "form": form,
+                        "intro": intro,
+                    },
+                )
+            reason = form.cleaned_data["reason"].strip()
+            confirmed = bool(form.cleaned_data.get("confirm"))
+        elif request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        else:
+            reason = request.POST.get("reason", "").strip()
         calls = {
             "activate": lambda: services.plan_activate(plan=plan, by=request.user),
             "pause": lambda: services.plan_pause(plan=plan, by=request.user, reason=reason),
-            "resume": lambda: services.plan_resume(plan=plan, by=request.user),
+            "resume": lambda: services.plan_resume(
+                plan=plan, by=request.user, reason=reason, confirmed=confirmed
+            ),
             "advance": lambda: services.plan_advance(plan=plan, by=request.user, reason=reason),
             "advance_override": lambda: services.plan_advance(
                 plan=plan, by=request.user, pace_override_reason=reason

@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,7 +32,7 @@ from clinic.permissions import (
 )
 from clinic.roles import clinic_of, role_of
 from patients.api import patient_subject
-from patients.models import Patient
+from patients.models import Channel, Patient
 from programmes import adherence, checkins, services
 from programmes.alerts import alert_acknowledge
 from programmes.domain.symptoms import known_symptom_codes
@@ -61,9 +61,12 @@ from programmes.serializers import (
     ExerciseSerializer,
     PlanCreateSerializer,
     PlanEventSerializer,
+    PlanExerciseAddSerializer,
     PlanSerializer,
+    PlanUpdateSerializer,
     ProgressSerializer,
     ReasonSerializer,
+    ResumeSerializer,
     TemplateSerializer,
     TodaySerializer,
 )
@@ -100,7 +103,8 @@ class PatientPlanSerializer(PlanSerializer):
 class PlanViewSet(
     AuditedReadMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """Patients' plans. Every change goes through the guarded plan services.
+    """Patients' plans. Every change goes through the guarded plan services, which lock
+    the plan and write only what they change.
 
     Clinicians change the plans of the patients they are responsible for; clinic
     administrators any plan of their clinic; staff and patients only read.
@@ -160,6 +164,48 @@ class PlanViewSet(
     def _fresh(self, plan: Plan) -> Plan:
         return self.get_queryset().get(pk=plan.pk)
 
+    @extend_schema(
+        request=PlanUpdateSerializer,
+        responses={200: PlanSerializer},
+        summary="Change a plan's settings (name, clinician, dates, ceiling, automatic advance)",
+    )
+    def partial_update(self, request, pk=None):
+        plan = self.get_object()
+        body = PlanUpdateSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        services.plan_update(
+            plan=plan,
+            changes=dict(body.validated_data),
+            by=request.user,
+            channel=Channel.API,
+            request=request,
+        )
+        return Response(PlanSerializer(self._fresh(plan)).data)
+
+    @extend_schema(
+        request=PlanExerciseAddSerializer,
+        responses={201: PlanSerializer},
+        summary="Add an exercise of the library to a plan",
+    )
+    @action(detail=True, methods=["post"])
+    def exercises(self, request, pk=None):
+        plan = self.get_object()
+        body = PlanExerciseAddSerializer(data=request.data)
+        body.fields["exercise"].queryset = Exercise.objects.filter(
+            Q(clinic__isnull=True) | Q(clinic_id=plan.clinic_id)
+        )
+        body.is_valid(raise_exception=True)
+        dose = dict(body.validated_data)
+        dose.setdefault("order", plan.exercises.count())
+        services.plan_prescription_update(
+            plan=plan,
+            exercises=services.RowEdits(added=(dose,)),
+            by=request.user,
+            channel=Channel.API,
+            request=request,
+        )
+        return Response(PlanSerializer(self._fresh(plan)).data, status=status.HTTP_201_CREATED)
+
     def _act(self, request, call):
         plan = self.get_object()
         body = ReasonSerializer(data=request.data)
@@ -183,11 +229,33 @@ class PlanViewSet(
         )
 
     @extend_schema(
-        request=None, responses={200: PlanSerializer}, summary="Resume a paused plan or inversion"
+        request=ResumeSerializer,
+        responses={200: PlanSerializer},
+        summary="Resume a paused plan or inversion (after a stop symptom: confirmed, with a "
+        "reason)",
     )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return self._act(request, lambda plan, _: services.plan_resume(plan=plan, by=request.user))
+        plan = self.get_object()
+        body = ResumeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reason = body.validated_data["reason"].strip()
+        confirmed = body.validated_data["confirmed"]
+        if services.resume_needs(plan):
+            # The service asks again under the plan's lock; this answers field by field.
+            missing = {}
+            if not reason:
+                missing["reason"] = [
+                    "Inversion was stopped by a symptom: give the clinical reason for resuming."
+                ]
+            if not confirmed:
+                missing["confirmed"] = [
+                    "Confirm you have reviewed the symptom that stopped inversion."
+                ]
+            if missing:
+                raise ValidationError(missing)
+        services.plan_resume(plan=plan, by=request.user, reason=reason, confirmed=confirmed)
+        return Response(PlanSerializer(self._fresh(plan)).data)
 
     @extend_schema(
         request=AdvanceSerializer, responses={200: PlanSerializer}, summary="Advance one step"

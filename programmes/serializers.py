@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinic.permissions import CLINICAL_ROLES
+from clinic.roles import clinic_of
 from patients.models import Patient
 from patients.serializers import AdherenceWeekSerializer, described
 from programmes.domain.symptoms import Symptom
@@ -205,6 +208,103 @@ class PlanCreateSerializer(serializers.Serializer):
                 {"ceiling_deg": "Above 60° only when full inversion is allowed on this plan."}
             )
         return attrs
+
+
+class PlanUpdateSerializer(serializers.Serializer):
+    """A plan's settings a clinician may change. Status, step and pauses move only
+    through the plan's actions; a running plan's start date never moves."""
+
+    name = serializers.CharField(required=False, max_length=120, help_text="The plan's name.")
+    clinician = serializers.PrimaryKeyRelatedField(
+        required=False,
+        queryset=get_user_model().objects.none(),
+        help_text="The clinician who runs it (user id, of this clinic).",
+    )
+    start_date = serializers.DateField(
+        required=False, help_text="First day of the plan; a draft's only."
+    )
+    end_date = serializers.DateField(
+        required=False, allow_null=True, help_text="Planned last day; null for none."
+    )
+    ceiling_deg = serializers.IntegerField(
+        required=False,
+        min_value=15,
+        max_value=90,
+        help_text="Highest angle any step may reach; above 60 needs full inversion.",
+    )
+    full_inversion_allowed = serializers.BooleanField(
+        required=False, help_text="Allow steps above 60° on this plan."
+    )
+    auto_advance = serializers.BooleanField(
+        required=False, help_text="Apply the progression engine's proposals without review."
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            fields["clinician"].queryset = get_user_model().objects.filter(
+                membership__clinic=clinic_of(request.user), membership__role__in=CLINICAL_ROLES
+            )
+        return fields
+
+    def validate(self, attrs):
+        # A field this body can't change is refused by name, not silently dropped.
+        if hasattr(self.initial_data, "keys"):
+            unknown = sorted(set(self.initial_data.keys()) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: "Not a setting that can be changed here: status, step and pauses "
+                        "move through the plan's actions."
+                        for name in unknown
+                    }
+                )
+        return attrs
+
+
+class PlanExerciseAddSerializer(serializers.Serializer):
+    """An exercise of the library added to a plan, with its dose."""
+
+    exercise = serializers.PrimaryKeyRelatedField(
+        queryset=Exercise.objects.none(), help_text="The exercise of the library (id)."
+    )
+    order = serializers.IntegerField(
+        required=False, min_value=0, max_value=1000, help_text="Position in the list."
+    )
+    sets = serializers.IntegerField(required=False, min_value=1, max_value=10, help_text="Sets.")
+    repetitions = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=100,
+        help_text="Repetitions per set; null for a hold.",
+    )
+    hold_seconds = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=600,
+        help_text="Seconds to hold; null for repetitions.",
+    )
+    times_per_day = serializers.IntegerField(
+        required=False, min_value=1, max_value=6, help_text="Times a day."
+    )
+
+
+class ResumeSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why inversion may start again; required after a stop or red-flag symptom.",
+    )
+    confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="True: the clinician has reviewed the stop or red-flag symptom; required "
+        "after one.",
+    )
 
 
 class ReasonSerializer(serializers.Serializer):

@@ -778,3 +778,364 @@ def template_check(template: ProgrammeTemplate) -> tuple[str, ...]:
     if template.kind == TemplateKind.EXERCISE_ONLY and steps:
         return ("An exercise-only template can't have inversion steps.",)
     return template_violations(steps, ceiling_deg=60, full_inversion_allowed=False)
+
+
+# Plan edits.
+#
+# A plan's settings and prescription change only here: the admin's change form and
+# inlines and the API's updates call these. Each locks the patient and then the plan
+# (the one lock order), compares with the fresh rows, and writes only what changed,
+# so an edit that overlaps a check-in's pause, a screening's pause or another edit
+# never writes back what it read before them.
+
+PLAN_EDITABLE = (
+    "name",
+    "clinician",
+    "start_date",
+    "end_date",
+    "ceiling_deg",
+    "full_inversion_allowed",
+    "auto_advance",
+)
+# Each moves through its own service only (activate, pause, resume, advance, go back, end,
+# the progression engine): an edit never writes them.
+PLAN_MOVED_BY_ACTIONS = (
+    "status",
+    "current_step",
+    "step_started_on",
+    "inversion_paused",
+    "inversion_pause_cause",
+    "pause_reason",
+    "proposal_action",
+    "proposal_reason",
+    "proposal_target",
+    "proposal_at",
+)
+STEP_FIELDS = (
+    "order",
+    "angle_deg",
+    "hold_seconds",
+    "sessions_per_day",
+    "days_per_week",
+    "cycles",
+    "cycle_seconds",
+)
+DOSE_FIELDS = ("order", "exercise", "sets", "repetitions", "hold_seconds", "times_per_day")
+_ENDED = (PlanStatus.ENDED, PlanStatus.COMPLETED)
+
+
+@dataclass(frozen=True)
+class RowEdits:
+    """Changes to a plan's inversion steps or exercises, as a form set or the API sends
+    them: rows to add (field values), rows to change (id: the changed values), rows to
+    delete (ids)."""
+
+    added: tuple[dict, ...] = ()
+    changed: dict[int, dict] = dataclasses.field(default_factory=dict)
+    deleted: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.deleted)
+
+
+def _as_json(value):
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+def _plan_edited(plan: Plan, *, by, channel: str, request, summary: str, changes: dict) -> None:
+    """The plan's timeline and the audit trail, each with the fields that changed."""
+    PlanEvent.objects.create(
+        plan=plan,
+        kind=PlanEvent.Kind.EDITED,
+        by=by if getattr(by, "is_authenticated", False) else None,
+        reason=summary,
+        data={"changes": changes},
+    )
+    audit_record(
+        actor=by,
+        action="update",
+        channel=channel,
+        obj=plan,
+        clinic=plan.clinic,
+        patient_id=plan.patient_id,
+        summary=f"Plan edited: {summary}",
+        changes=changes,
+        request=request,
+    )
+
+
+def _differs(plan: Plan, name: str, value) -> bool:
+    if name == "clinician":
+        return plan.clinician_id != getattr(value, "pk", value)
+    return getattr(plan, name) != value
+
+
+def _plan_update_problems(plan: Plan, changed: dict, *, today: date) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if plan.status in _ENDED:
+        return {"status": "An ended plan can't be changed."}
+    if "name" in changed and not (changed["name"] or "").strip():
+        problems["name"] = "Give the plan a name."
+    if "start_date" in changed:
+        if plan.status != PlanStatus.DRAFT:
+            problems["start_date"] = "A running plan's start date cannot be changed."
+        elif changed["start_date"] is None:
+            problems["start_date"] = "Give the plan a start date."
+    start = changed.get("start_date") or plan.start_date
+    end = changed.get("end_date", plan.end_date)
+    if "end_date" in changed and end is not None:
+        if end < start:
+            problems["end_date"] = "The end date is before the start date."
+        elif plan.is_running and end < today:
+            problems["end_date"] = "The end date is in the past: end the plan instead."
+    ceiling = changed.get("ceiling_deg", plan.ceiling_deg)
+    full = changed.get("full_inversion_allowed", plan.full_inversion_allowed)
+    if ceiling is None or not 15 <= ceiling <= 90:
+        problems["ceiling_deg"] = "The ceiling is between 15° and 90°."
+    elif ceiling > 60 and not full:
+        problems["ceiling_deg"] = "Above 60° only when full inversion is allowed on this plan."
+    elif plan.current_step is not None and plan.current_step.angle_deg > min(
+        ceiling, 90 if full else 60
+    ):
+        problems["ceiling_deg"] = (
+            f"The current step is at {plan.current_step.angle_deg}°: go back a step first."
+        )
+    if "clinician" in changed:
+        from clinic.permissions import CLINICAL_ROLES
+
+        user = changed["clinician"]
+        membership = getattr(user, "membership", None) if user is not None else None
+        if membership is None or (
+            membership.clinic_id != plan.clinic_id or membership.role not in CLINICAL_ROLES
+        ):
+            problems["clinician"] = "Choose a clinician of the patient's clinic."
+    return problems
+
+
+@transaction.atomic
+def plan_update(*, plan: Plan, changes: dict, by, channel: str, request=None) -> Plan:
+    """Change a plan's settings (name, clinician, dates, ceiling, automatic advance).
+
+    The plan's status, current step and pauses move only through their own services; a
+    running plan's start date never changes (it would lift the first weeks' limits).
+    Writes only the fields whose value differs from the locked row; audited with them.
+    """
+    refused = {
+        name: "Changed only through the plan's actions (activate, pause, resume, advance, "
+        "go back, end)."
+        if name in PLAN_MOVED_BY_ACTIONS
+        else "Not a setting of the plan that can be changed."
+        for name in changes
+        if name not in PLAN_EDITABLE
+    }
+    if refused:
+        raise ValidationError(refused)
+    now = treatment_today(plan.patient_id, plan=plan, lock=True)
+    plan = now.plan
+    changed = {name: value for name, value in changes.items() if _differs(plan, name, value)}
+    if not changed:
+        return plan
+    if "name" in changed and changed["name"] is not None:
+        changed["name"] = changed["name"].strip()
+    problems = _plan_update_problems(plan, changed, today=now.today)
+    if problems:
+        raise ValidationError(problems)
+    before = {name: _as_json(getattr(plan, name)) for name in changed}
+    for name, value in changed.items():
+        setattr(plan, name, value)
+    plan.save(update_fields=[*changed, "updated_at"])
+    _plan_edited(
+        plan,
+        by=by,
+        channel=channel,
+        request=request,
+        summary=f"changed {', '.join(changed)}",
+        changes={
+            name: {"from": before[name], "to": _as_json(value)} for name, value in changed.items()
+        },
+    )
+    return plan
+
+
+def prescribing_permission(now: TreatmentToday) -> TreatmentPermission:
+    """What may be prescribed on this plan today, as if it ran from today: a draft, a
+    plan starting later or one the clinician paused is judged like a running one (with
+    any pause of its inversion), so nothing is added that today's permission refuses."""
+    plan = now.plan
+    return _permission_after(
+        now, status=PlanStatus.ACTIVE, start_date=min(plan.start_date, now.today)
+    )
+
+
+def _step_rows(plan: Plan, edits: RowEdits) -> tuple[list[dict], str]:
+    """A draft's steps as they would be after the edits, in order (or why they can't be)."""
+    existing = {step.pk: step for step in plan.inversion_steps.all()}
+    if (set(edits.changed) | set(edits.deleted)) - set(existing):
+        return [], "A step to change or delete is not on this plan."
+    if any(set(values) - set(STEP_FIELDS) for values in (*edits.added, *edits.changed.values())):
+        return [], "Only a step's order, angle, hold, sessions, days and cycles can be set."
+    rows = [
+        {**{name: getattr(step, name) for name in STEP_FIELDS}, **edits.changed.get(pk, {})}
+        for pk, step in existing.items()
+        if pk not in edits.deleted
+    ] + [{"sessions_per_day": 1, "days_per_week": 7, **values} for values in edits.added]
+    orders = [row.get("order") for row in rows]
+    if None in orders or len(set(orders)) != len(orders):
+        return [], "Each step needs its own order."
+    return sorted(rows, key=lambda row: row["order"]), ""
+
+
+def _step_problems(plan: Plan, edits: RowEdits, permission: TreatmentPermission) -> list[str]:
+    if plan.status != PlanStatus.DRAFT:
+        return ["Only a draft plan's steps can be changed: a running plan moves by its actions."]
+    problems = []
+    if (edits.added or edits.changed) and not permission.inversion:
+        problems.append(
+            f"Inversion is not allowed for this patient ({permission.reason}): "
+            "no inversion step can be added or changed."
+        )
+    rows, problem = _step_rows(plan, edits)
+    if problem:
+        return [*problems, problem]
+    try:
+        steps = [PlanInversionStep(**row).as_domain() for row in rows]
+    except (TypeError, ValueError) as error:
+        return [*problems, str(error)]
+    problems.extend(
+        template_violations(
+            steps, ceiling_deg=plan.ceiling_deg, full_inversion_allowed=plan.full_inversion_allowed
+        )
+    )
+    return problems
+
+
+def _exercise_problems(plan: Plan, edits: RowEdits, permission: TreatmentPermission) -> list[str]:
+    existing = {dose.pk: dose for dose in plan.exercises.all()}
+    unknown = (set(edits.changed) | set(edits.deleted)) - set(existing)
+    if unknown:
+        return ["An exercise to change or delete is not on this plan."]
+    if any(set(values) - set(DOSE_FIELDS) for values in (*edits.added, *edits.changed.values())):
+        return ["Only an exercise's order, exercise and dose can be set."]
+    # A new dose of an exercise prescribes it again: it is judged like an added one.
+    prescribed = [values.get("exercise") for values in edits.added] + [
+        values.get("exercise", existing[pk].exercise)
+        for pk, values in edits.changed.items()
+        if set(values) - {"order"}
+    ]
+    if any(not isinstance(exercise, Exercise) for exercise in prescribed):
+        return ["Choose an exercise of the library."]
+    foreign = [e.name for e in prescribed if e.clinic_id not in (None, plan.clinic_id)]
+    if foreign:
+        return [f"Not in this clinic's library: {', '.join(foreign)}."]
+    refused = exercises_refused(permission, prescribed)
+    if refused:
+        return [
+            f"Not allowed for this patient today ({permission.reason}): "
+            f"{', '.join(dict.fromkeys(refused))}."
+        ]
+    return []
+
+
+def plan_prescription_problems(
+    *,
+    plan: Plan,
+    steps: RowEdits | None = None,
+    exercises: RowEdits | None = None,
+    today: date | None = None,
+) -> dict[str, list[str]]:
+    """Why these edits to a plan's steps or exercises can't be made today (empty: they can).
+
+    An inversion step, or an exercise of the inversion category (whatever its tags), is
+    refused unless today's permission allows inversion; exercises are refused by the
+    screening outcomes their tags name. The plan's own ceiling (as given, edited or not)
+    bounds its steps.
+    """
+    now = treatment_today(plan.patient_id, plan=plan, today=today)
+    return _prescription_problems(plan, now, steps=steps, exercises=exercises)
+
+
+def _prescription_problems(plan: Plan, now: TreatmentToday, *, steps, exercises) -> dict:
+    if now.plan.status in _ENDED:
+        return {"status": ["An ended plan can't be changed."]}
+    permission = prescribing_permission(now)
+    problems = {}
+    if steps:
+        found = _step_problems(plan, steps, permission)
+        if found:
+            problems["inversion_steps"] = found
+    if exercises:
+        found = _exercise_problems(plan, exercises, permission)
+        if found:
+            problems["exercises"] = found
+    return problems
+
+
+def _edits_summary(kind: str, edits: RowEdits) -> dict:
+    return {
+        f"{kind}_added": [{k: _as_json(v) for k, v in row.items()} for row in edits.added],
+        f"{kind}_changed": {
+            str(pk): {k: _as_json(v) for k, v in values.items()}
+            for pk, values in edits.changed.items()
+        },
+        f"{kind}_deleted": list(edits.deleted),
+    }
+
+
+@transaction.atomic
+def plan_prescription_update(
+    *,
+    plan: Plan,
+    steps: RowEdits | None = None,
+    exercises: RowEdits | None = None,
+    by,
+    channel: str,
+    request=None,
+) -> Plan:
+    """Add, change or delete a plan's inversion steps (a draft's only) and exercises.
+
+    Re-asks today's permission under the plan's lock, so an inversion step or an
+    inversion-category exercise is never added for a patient who may not invert today,
+    even when the screening changed or a stop symptom arrived since the page was read.
+    """
+    now = treatment_today(plan.patient_id, plan=plan, lock=True)
+    locked = now.plan
+    steps = steps if steps else None
+    exercises = exercises if exercises else None
+    if steps is None and exercises is None:
+        return locked
+    problems = _prescription_problems(locked, now, steps=steps, exercises=exercises)
+    if problems:
+        raise ValidationError(problems)
+    changes: dict = {}
+    if steps is not None:
+        # A draft's steps are referenced by nothing yet: the new list replaces the old
+        # (orders may be swapped without meeting each other on the way).
+        rows, _ = _step_rows(locked, steps)
+        locked.inversion_steps.all().delete()
+        PlanInversionStep.objects.bulk_create(PlanInversionStep(plan=locked, **row) for row in rows)
+        changes.update(_edits_summary("steps", steps))
+    if exercises is not None:
+        PlanExercise.objects.filter(plan=locked, pk__in=exercises.deleted).delete()
+        for pk, values in exercises.changed.items():
+            if values:
+                PlanExercise.objects.filter(plan=locked, pk=pk).update(**values)
+        PlanExercise.objects.bulk_create(
+            PlanExercise(plan=locked, **values) for values in exercises.added
+        )
+        changes.update(_edits_summary("exercises", exercises))
+    locked.save(update_fields=["updated_at"])
+    parts = [
+        f"{len(getattr(edits, what))} {kind} {what}"
+        for kind, edits in (("step(s)", steps), ("exercise(s)", exercises))
+        if edits is not None
+        for what in ("added", "changed", "deleted")
+        if getattr(edits, what)
+    ]
+    _plan_edited(
+        locked, by=by, channel=channel, request=request, summary=", ".join(parts), changes=changes
+    )
+    return locked

@@ -148,6 +148,14 @@ API: dict[tuple[str, str], Row] = {
         body=lambda w: {"patient": w.patient_a.pk, "template": w.template.pk},
     ),
     ("GET", f"{V1}/plans/{{id}}/"): Row(READ_A, plan_a),
+    ("PATCH", f"{V1}/plans/{{id}}/"): Row(
+        PLAN_WRITE_A, plan_a, body=lambda w: {"auto_advance": True}
+    ),
+    ("POST", f"{V1}/plans/{{id}}/exercises/"): Row(
+        expect(401, 403, 404, 201, 404, 403, 201),
+        plan_a,
+        body=lambda w: {"exercise": w.exercise.pk},
+    ),
     ("POST", f"{V1}/plans/{{id}}/activate/"): Row(PLAN_WRITE_A, setup=new_draft_plan),
     ("POST", f"{V1}/plans/{{id}}/pause/"): Row(
         PLAN_WRITE_A, plan_a, body=lambda w: {"reason": "Holiday"}
