@@ -353,18 +353,16 @@ class PlanChangeForm(forms.ModelForm):
         model = Plan
         fields = ["name", "start_date", "ceiling_deg", "full_inversion_allowed", "auto_advance"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk and self.instance.is_running:
-            # A disabled field keeps the stored value whatever is posted.
-            self.fields["start_date"].disabled = True
-            self.fields["start_date"].help_text = services.START_DATE_FIXED
-
     def clean(self):
         cleaned = super().clean()
-        refused = services.plan_start_date_change_refused(self.instance, cleaned.get("start_date"))
-        if refused:
-            self.add_error("start_date", refused)
+        # A running plan shows its start date read-only (`get_readonly_fields`); the
+        # service refuses a moved one whatever arrives.
+        if "start_date" in self.fields:
+            refused = services.plan_start_date_change_refused(
+                self.instance, cleaned.get("start_date")
+            )
+            if refused:
+                self.add_error("start_date", refused)
         ceiling = cleaned.get("ceiling_deg") or 0
         if ceiling > 60 and not cleaned.get("full_inversion_allowed"):
             self.add_error(
