@@ -4,8 +4,8 @@ Every row satisfies the schema's constraints and triggers: each patient's
 intakes are screened by the real engine (`patients.domain.screening`), only a
 patient whose current screening allows inversion (cleared, or review required
 with an override) gets an inversion plan with a current step, and plans are
-written after the screenings so the inversion guard (programmes migration
-0002) checks them as it checks any other write.
+written after the screenings so the safety guard (programmes migration 0010)
+checks them at commit as it checks any other write.
 
 The clinic is found again by its slug (which names its size). Its creation
 time is the day its data ends on: built on an earlier day, its dates are moved
@@ -234,7 +234,7 @@ def ensure(
 # Moving a reused clinic to today.
 
 SHIFT_SQL = [
-    # Screenings first: the plans' update below runs the inversion guard against them.
+    # The guard judges the whole moved clinic at the end of `shift`, in any order.
     """UPDATE patients_intake i SET taken_on = taken_on + %(days)s,
               bp_measured_at = bp_measured_at + %(interval)s
          FROM patients_patient p WHERE p.id = i.patient_id AND p.clinic_id = %(clinic)s""",
@@ -259,12 +259,31 @@ SHIFT_SQL = [
 ]
 
 
+# Screenings are never edited and a running plan's start date stays (programmes 0010):
+# moving a whole clinic's dates by one delta keeps every relation between them, so these
+# two refusals are lifted for this one transaction, and the deferred guard (screening,
+# override, plan, caps in each patient's own date) judges the moved clinic before commit.
+FIXED_DATE_TRIGGERS = (
+    ("patients_screening", "inverto_screening_never_edited"),
+    ("programmes_plan", "inverto_running_plan_start_fixed"),
+)
+
+
 @transaction.atomic
 def shift(clinic: Clinic, delta: timedelta) -> None:
     """Move every date of the clinic by `delta`, so its history ends yesterday again."""
     with connection.cursor() as cursor:
+        # ALTER TABLE waits for no pending trigger event: settle earlier writes first.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for table, trigger in FIXED_DATE_TRIGGERS:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
         for statement in SHIFT_SQL:
             cursor.execute(statement, {"days": delta.days, "interval": delta, "clinic": clinic.pk})
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the guard judges the moved clinic
+        for table, trigger in FIXED_DATE_TRIGGERS:
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     clinic.refresh_from_db()
 
 
@@ -582,6 +601,7 @@ def build(
                         now,
                         intake_id,
                         patient.id,
+                        False,
                     )
                 )
                 patient.screening = (screening_id, str(result.outcome), valid_until)
@@ -597,6 +617,7 @@ def build(
                         valid_until,
                         patient.clinician_id,
                         screening_id,
+                        "",
                     )
                 )
             patient.allows_inversion = (
@@ -633,6 +654,8 @@ def build(
                     patient.clinician_id,
                     user_id,
                     patient.screening[0],
+                    "",
+                    "",
                 )
             )
             if spec.accounts:
@@ -669,7 +692,7 @@ def build(
                 "id first_name last_name date_of_birth sex email phone time_zone height_cm "
                 "weight_kg reminder_time remind_by_email remind_by_sms remind_in_portal "
                 "reminders_opted_out created_at updated_at clinic_id clinician_id user_id "
-                "current_screening_id"
+                "current_screening_id emergency_number red_flag_note"
             ),
             patient_rows,
             tick=lambda k: tick(k, "patients"),
@@ -690,7 +713,7 @@ def build(
             "patients_screening",
             _columns(
                 "id outcome findings rule_set_version screened_on valid_until created_at "
-                "intake_id patient_id"
+                "intake_id patient_id awaiting_confirmation"
             ),
             screening_rows,
             tick=lambda k: tick(k, "screenings"),
@@ -699,7 +722,8 @@ def build(
             cursor,
             "patients_screeningoverride",
             _columns(
-                "screening_outcome scope reason created_at expires_on clinician_id screening_id"
+                "screening_outcome scope reason created_at expires_on clinician_id screening_id "
+                "revoke_reason"
             ),
             override_rows,
         )
@@ -835,6 +859,7 @@ def build(
                     step_ids[current_index] if step_ids else None,
                     None,
                     template.pk,
+                    "progression" if inversion_paused else "",
                 )
             )
             plans.append((patient, plan_id, kind, step_ids, exercise_ids, last_day, status))
@@ -856,7 +881,7 @@ def build(
                 "id name start_date end_date status ceiling_deg full_inversion_allowed "
                 "auto_advance inversion_paused pause_reason proposal_action proposal_reason "
                 "proposal_at step_started_on created_at updated_at clinic_id clinician_id "
-                "patient_id current_step_id proposal_target_id template_id"
+                "patient_id current_step_id proposal_target_id template_id inversion_pause_cause"
             ),
             plan_rows,
             tick=lambda k: tick(k, "plans"),

@@ -2,9 +2,9 @@
 
 A plan is a copy of a template: editing the template never changes a running
 plan. Which inversion step is current is changed only by
-`programmes.services`, and a PostgreSQL trigger (migration 0002) refuses any
-write that would make an inversion step current for a patient whose screening
-does not allow it, whatever path the write came by.
+`programmes.services`, and PostgreSQL (migration 0010) refuses at commit any
+state in which a patient whose record forbids inversion has an inversion-active
+plan, or a step breaks the caps, whatever path the write came by.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Cast
+from django.db.models.lookups import LessThanOrEqual
 
 from clinic.models import Clinic
 from patients.models import Outcome, Patient
@@ -161,6 +163,28 @@ def _step_constraints(prefix: str) -> list[models.BaseConstraint]:
             condition=models.Q(sessions_per_day__gte=1, sessions_per_day__lte=2),
             name=f"{prefix}_sessions_1_2",
         ),
+        # Intermittent mode needs both numbers, each cycle 20-30 s inverted, and a
+        # session's inverted time (cycles x cycle) at most 10 minutes like a hold.
+        models.CheckConstraint(
+            condition=models.Q(cycles__isnull=True, cycle_seconds__isnull=True)
+            | models.Q(
+                cycles__isnull=False,
+                cycle_seconds__isnull=False,
+                cycles__gte=1,
+                cycle_seconds__gte=20,
+                cycle_seconds__lte=30,
+            ),
+            name=f"{prefix}_intermittent_cycles_20_30",
+        ),
+        models.CheckConstraint(
+            condition=models.Q(cycles__isnull=True)
+            | models.Q(
+                LessThanOrEqual(
+                    Cast("cycles", models.IntegerField()) * models.F("cycle_seconds"), 600
+                )
+            ),
+            name=f"{prefix}_session_max_10_min",
+        ),
     ]
 
 
@@ -193,10 +217,30 @@ class TemplateInversionStep(StepFields):
                 fields=["template", "order"], name="template_step_order_unique"
             ),
             *_step_constraints("template_step"),
+            # A template has no plan to allow full inversion on: the default ceiling holds.
+            models.CheckConstraint(
+                condition=models.Q(angle_deg__lte=60), name="template_step_angle_max_60"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Step {self.order + 1}: {self.describe()}"
+
+
+def _dose_constraints(prefix: str) -> list[models.BaseConstraint]:
+    return [
+        models.CheckConstraint(condition=models.Q(sets__lte=10), name=f"{prefix}_sets_max_10"),
+        models.CheckConstraint(
+            condition=models.Q(repetitions__lte=100), name=f"{prefix}_repetitions_max_100"
+        ),
+        models.CheckConstraint(
+            condition=models.Q(hold_seconds__lte=600), name=f"{prefix}_hold_max_10_min"
+        ),
+        models.CheckConstraint(
+            condition=models.Q(times_per_day__gte=1, times_per_day__lte=6),
+            name=f"{prefix}_times_per_day_1_6",
+        ),
+    ]
 
 
 class PrescriptionFields(models.Model):
@@ -237,6 +281,9 @@ class TemplateExercise(PrescriptionFields):
     template = models.ForeignKey(
         ProgrammeTemplate, on_delete=models.CASCADE, related_name="exercises"
     )
+
+    class Meta(PrescriptionFields.Meta):
+        constraints = _dose_constraints("template_exercise")
 
 
 class PlanStatus(models.TextChoices):
@@ -352,6 +399,9 @@ class PlanInversionStep(StepFields):
 
 class PlanExercise(PrescriptionFields):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="exercises")
+
+    class Meta(PrescriptionFields.Meta):
+        constraints = _dose_constraints("plan_exercise")
 
 
 class PlanEvent(models.Model):

@@ -108,14 +108,14 @@ def test_today_shows_no_inversion_for_contraindicated_patient(exercise_template)
     assert "How to do it" in html  # exercises with their instructions
 
 
-def test_today_explains_paused_inversion_and_links_the_questionnaire_when_due(cleared):
+def test_today_explains_paused_inversion_and_links_the_questionnaire_when_due(cleared, monkeypatch):
     patient, plan = cleared
     services.plan_pause_inversion(
         plan=plan, by=None, reason="Stop symptom reported.", cause=PauseCause.STOP_SYMPTOM
     )
-    plan.refresh_from_db()
-    plan.start_date = timezone.localdate() - timedelta(days=15)
-    plan.save(update_fields=["start_date"])
+    # A running plan's start date stays: the clock moves to the plan's day 15 instead.
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(days=15))
     html = signed_in(patient).get("/").content.decode()
     assert "Inversion is paused" in html
     assert "data-timer" not in html
@@ -413,20 +413,31 @@ def test_progress_counts_oswestry_change_from_the_first_intake(inversion_templat
     assert f'{first_day.day} {first_day:%b %Y} <span class="muted">(start)</span>' in html
 
 
-def lapse_screening(patient) -> None:
-    """The screening ran out yesterday and no sweep has paused the plan yet."""
-    screening = patient.current_screening
-    screening.valid_until = patient_today(patient) - timedelta(days=1)
-    screening.save(update_fields=["valid_until"])
+@pytest.fixture
+def lapse_screening(monkeypatch):
+    """Lapse a patient's screening: it ran out yesterday (their local date), no sweep yet.
+
+    A screening is never edited (PostgreSQL refuses it), so the clock moves instead, to the
+    day after the screening's last valid day. The database keeps its own clock, by which
+    the running plan it holds is still allowed.
+    """
+
+    def lapse(patient) -> None:
+        ahead = patient.current_screening.valid_until - patient_today(patient) + timedelta(days=1)
+        real_now = timezone.now
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + ahead)
+
+    return lapse
 
 
-def test_progress_names_no_inversion_step_once_the_screening_has_lapsed(cleared):
+def test_progress_names_no_inversion_step_once_the_screening_has_lapsed(cleared, lapse_screening):
     patient, plan = cleared
     lapse_screening(patient)
     plan.refresh_from_db()
     assert plan.inversion_active  # only the gate stands between the patient and the table
     html = signed_in(patient).get("/progress/").content.decode()
-    assert "Inversion is not allowed at the moment" in html
+    # A lapsed screening allows no programme at all until a clinician reviews it.
+    assert "Your clinician needs to review your health answers" in html
     assert "step 1 of 5" not in html and "20°" not in html and "Next:" not in html
 
 

@@ -228,14 +228,26 @@ def test_api_checkin_costs_a_pinned_number_of_queries(patient, django_assert_num
     assert response.status_code == 201
 
 
-def lapse_screening(patient) -> None:
-    """The screening ran out yesterday (patient's local date) and no sweep has paused the plan."""
-    screening = patient.current_screening
-    screening.valid_until = patient_today(patient) - timedelta(days=1)
-    screening.save(update_fields=["valid_until"])
+@pytest.fixture
+def lapse_screening(monkeypatch):
+    """Lapse a patient's screening: it ran out yesterday (their local date), no sweep yet.
+
+    A screening is never edited (PostgreSQL refuses it), so the clock moves instead, to the
+    day after the screening's last valid day. The database keeps its own clock, by which
+    the running plan it holds is still allowed.
+    """
+
+    def lapse(patient) -> None:
+        ahead = patient.current_screening.valid_until - patient_today(patient) + timedelta(days=1)
+        real_now = timezone.now
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + ahead)
+
+    return lapse
 
 
-def test_api_checkin_with_inversion_is_refused_once_the_screening_has_lapsed(patient):
+def test_api_checkin_with_inversion_is_refused_once_the_screening_has_lapsed(
+    patient, lapse_screening
+):
     lapse_screening(patient)
     assert patient.plans.get().inversion_active  # only today's gate refuses inversion
     response = api(patient.user).post("/api/v1/me/checkins/", body(), format="json")
@@ -244,7 +256,9 @@ def test_api_checkin_with_inversion_is_refused_once_the_screening_has_lapsed(pat
     assert not CheckIn.objects.exists()
 
 
-def test_api_checkin_without_inversion_after_the_screening_lapsed_records_no_step(patient):
+def test_api_checkin_without_inversion_after_the_screening_lapsed_records_no_step(
+    patient, lapse_screening
+):
     lapse_screening(patient)
     response = api(patient.user).post(
         "/api/v1/me/checkins/",
@@ -259,7 +273,7 @@ def test_api_checkin_without_inversion_after_the_screening_lapsed_records_no_ste
 
 
 def test_checkins_after_the_screening_lapsed_never_count_toward_progression(
-    patient, django_capture_on_commit_callbacks
+    patient, django_capture_on_commit_callbacks, lapse_screening
 ):
     plan = patient.plans.get()
     plan.auto_advance = True

@@ -11,7 +11,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from patients import services as patient_services
-from patients.models import Screening
 from programmes import services
 from programmes.models import (
     CheckIn,
@@ -214,6 +213,7 @@ def test_admin_activate_button_shows_refusal_and_keeps_draft(client, inversion_t
     assert plan.status == PlanStatus.DRAFT
 
 
+@pytest.mark.django_db(transaction=True)
 def test_database_refuses_direct_write_making_inversion_current(inversion_template):
     patient = PatientFactory()
     screen(patient, **CONTRAINDICATED)
@@ -269,13 +269,23 @@ def test_fixture_load_cannot_make_inversion_current_for_contraindicated_patient(
     assert plan.status == PlanStatus.DRAFT
 
 
+@pytest.mark.django_db(transaction=True)
 def test_database_refuses_step_above_plan_ceiling(inversion_template):
     patient = PatientFactory()
     screen(patient)
-    plan = active_inversion_plan(patient, inversion_template)
+    plan = services.plan_create_from_template(
+        patient=patient,
+        template=inversion_template,
+        by=patient.clinician,
+        ceiling_deg=70,
+        full_inversion_allowed=True,
+    )
+    plan = services.plan_activate(plan=plan, by=patient.clinician)
     high = PlanInversionStep.objects.create(plan=plan, order=9, angle_deg=80, hold_seconds=60)
     with pytest.raises(IntegrityError, match="above the plan ceiling"), transaction.atomic():
         Plan.objects.filter(pk=plan.pk).update(current_step=high)
+    plan.refresh_from_db()
+    assert plan.current_step.angle_deg == 20
 
 
 def test_health_update_that_contraindicates_pauses_inversion_in_same_transaction(
@@ -306,16 +316,31 @@ def test_expired_screening_pauses_inversion_through_the_sweep(inversion_template
     assert services.prescription_for(patient, later).inversion is None
 
 
+@pytest.fixture
+def lapse_screening(monkeypatch):
+    """Lapse a patient's screening: it ran out yesterday (their local date), no sweep yet.
+
+    A screening is never edited (PostgreSQL refuses it), so the clock moves instead, to the
+    day after the screening's last valid day. The database keeps its own clock, by which
+    the running plan it holds is still allowed.
+    """
+
+    def lapse(patient) -> None:
+        ahead = patient.current_screening.valid_until - patient_today(patient) + timedelta(days=1)
+        real_now = timezone.now
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + ahead)
+
+    return lapse
+
+
 def test_a_progression_run_after_the_screening_lapsed_pauses_inversion_instead_of_failing(
-    inversion_template,
+    inversion_template, lapse_screening
 ):
     """Between a screening's expiry and the hourly sweep, a progression run pauses first."""
     patient = PatientFactory()
     screen(patient, taken_on=timezone.localdate() - timedelta(days=85))
     plan = active_inversion_plan(patient, inversion_template, auto_advance=True)
-    Screening.objects.filter(pk=patient.current_screening_id).update(
-        valid_until=timezone.localdate() - timedelta(days=1)
-    )
+    lapse_screening(patient)
     proposal = services.progression_evaluate(plan_id=plan.pk)
     plan.refresh_from_db()
     assert plan.inversion_paused
@@ -460,14 +485,9 @@ def test_clinician_of_another_clinic_gets_404_on_plan_actions(inversion_template
     assert outsider.post(f"/api/v1/plans/{plan.pk}/advance/").status_code == 404
 
 
-def lapse_screening(patient) -> None:
-    """The screening ran out yesterday (patient's local date); no sweep has paused the plan."""
-    screening = patient.current_screening
-    screening.valid_until = patient_today(patient) - timedelta(days=1)
-    screening.save(update_fields=["valid_until"])
-
-
-def test_progress_api_names_no_inversion_step_once_the_screening_has_lapsed(inversion_template):
+def test_progress_api_names_no_inversion_step_once_the_screening_has_lapsed(
+    inversion_template, lapse_screening
+):
     patient = patient_with_portal()
     screen(patient)
     plan = active_inversion_plan(patient, inversion_template)
@@ -481,7 +501,9 @@ def test_progress_api_names_no_inversion_step_once_the_screening_has_lapsed(inve
     assert progress["current_step"] is None and progress["next_step"] is None
 
 
-def test_plans_api_shows_a_patient_no_inversion_step_while_today_refuses_it(inversion_template):
+def test_plans_api_shows_a_patient_no_inversion_step_while_today_refuses_it(
+    inversion_template, lapse_screening
+):
     patient = patient_with_portal()
     screen(patient)
     plan = active_inversion_plan(patient, inversion_template)

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from programmes import services
 from programmes.models import CheckIn, Plan, PortalNotice, ProgrammeTemplate, ReminderDelivery
@@ -235,7 +236,9 @@ def test_email_reminder_is_marked_sent_after_it_left(mailoutbox):
     [(False, True), (True, False)],
     ids=["cleared: the step is named", "screening lapsed: no step, only exercises"],
 )
-def test_reminder_names_the_inversion_step_only_while_the_screening_allows_it(lapsed, names_step):
+def test_reminder_names_the_inversion_step_only_while_the_screening_allows_it(
+    lapsed, names_step, monkeypatch
+):
     patient = PatientFactory(remind_by_email=False, remind_in_portal=True)
     screen(patient)
     template = ProgrammeTemplate.objects.get(name="Progressive inversion (default)")
@@ -243,10 +246,12 @@ def test_reminder_names_the_inversion_step_only_while_the_screening_allows_it(la
         patient=patient, template=template, by=patient.clinician
     )
     services.plan_activate(plan=plan, by=patient.clinician)
-    today = patient_today(patient)
     if lapsed:  # before the expiry sweep has paused the plan
-        patient.current_screening.valid_until = today - timedelta(days=1)
-        patient.current_screening.save(update_fields=["valid_until"])
+        # Screenings are never edited: the clock moves to the day after its last valid day.
+        ahead = patient.current_screening.valid_until - patient_today(patient) + timedelta(days=1)
+        real_now = timezone.now
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + ahead)
+    today = patient_today(patient)
     row = ReminderDelivery.objects.create(
         patient=patient, clinic=patient.clinic, local_date=today, kind="reminder", channel="portal"
     )

@@ -343,9 +343,9 @@ def at_risk_clinic():
     now = timezone.now()
     people = {}
 
-    def person(first, last):
+    def person(first, last, screened_days_ago=10):
         patient = make_patient(clinic, owner, first, last)
-        screen(patient, taken_on=today - timedelta(days=10))
+        screen(patient, taken_on=today - timedelta(days=screened_days_ago))
         plan = make_plan(patient, start=today - timedelta(days=20))
         people[first] = patient
         return patient, plan
@@ -361,12 +361,11 @@ def at_risk_clinic():
     _, stop = person("Sol", "Stop")  # a stop symptom yesterday; otherwise adherent
     for n in range(7):
         check_in(stop, today - timedelta(days=n), symptoms=["chest_pain"] if n == 1 else [])
-    expiring, soon = person("Exa", "Expiry")  # screening expires in 5 days
+    # Screened 84 days ago: valid 5 more days (screenings are never edited to say so).
+    expiring, soon = person("Exa", "Expiry", screened_days_ago=84)
+    assert expiring.current_screening.valid_until == today + timedelta(days=5)
     for n in range(7):
         check_in(soon, today - timedelta(days=n))
-    expiring.current_screening.__class__.objects.filter(pk=expiring.current_screening_id).update(
-        valid_until=today + timedelta(days=5)
-    )
     return {"clinic": clinic, "people": people, "owner": owner}
 
 
