@@ -4,7 +4,7 @@ Every row satisfies the schema's constraints and triggers: each patient's
 intakes are screened by the real engine (`patients.domain.screening`), only a
 patient whose current screening allows inversion (cleared, or review required
 with an override) gets an inversion plan with a current step, and plans are
-written after the screenings so the safety guard (programmes migration 0010)
+written after the screenings so the safety guard (programmes migration 0011)
 checks them at commit as it checks any other write.
 
 The clinic is found again by its slug (which names its size). Its creation

@@ -2,7 +2,7 @@
 
 A plan is a copy of a template: editing the template never changes a running
 plan. Which inversion step is current is changed only by
-`programmes.services`, and PostgreSQL (migration 0010) refuses at commit any
+`programmes.services`, and PostgreSQL (migration 0011) refuses at commit any
 state in which a patient whose record forbids inversion has an inversion-active
 plan, or a step breaks the caps, whatever path the write came by.
 """

@@ -2,7 +2,7 @@
 
 `_make_step_current` is the one guarded place: it asks the screening gate and
 the progression caps, and refuses with a ValidationError the admin, API and
-tasks show as they are. The database guard of migration 0010 stands behind it.
+tasks show as they are. The database guard of migration 0011 stands behind it.
 """
 
 from __future__ import annotations

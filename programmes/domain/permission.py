@@ -3,7 +3,7 @@
 Pure: no Django, no I/O, `today` is an argument. Every path that gives, shows, sends,
 assigns, activates or advances inversion asks `treatment_permission` through one loader
 (`programmes.permission`), in the patient's own local date, and PostgreSQL refuses what
-it forbids (programmes migration 0010).
+it forbids (programmes migration 0011).
 
 The answer is one of three levels: nothing at all (unscreened, lapsed, urgent referral),
 exercises only, or inversion within stated limits (angle, hold, sessions and time a day).
