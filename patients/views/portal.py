@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django_htmx.http import HttpResponseClientRedirect
 
 from clinic.audit import audit_record
+from patients.domain.answers import RED_FLAG_QUESTIONS
 from patients.forms import INTAKE_STEPS
 from patients.models import Channel, Patient
 from patients.portal_forms import (
@@ -40,6 +41,7 @@ from patients.portal_forms import (
 from patients.services import (
     IntakeMeasurements,
     answers_from_json,
+    intake_screening,
     intake_submit,
     patient_health_update,
     patient_reminder_settings_update,
@@ -318,7 +320,7 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 def _odi_change(percent, intake) -> str | None:
-    if intake is None:
+    if intake is None or intake.odi_percent is None:
         return None
     change = percent - intake.odi_percent
     return f"{change:+.1f} points".replace("-", "−")
@@ -340,7 +342,7 @@ def health_update(request: HttpRequest, patient: Patient) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            patient_health_update(
+            update = patient_health_update(
                 patient=patient,
                 changes=form.changes(),
                 by=request.user,
@@ -357,7 +359,7 @@ def health_update(request: HttpRequest, patient: Patient) -> HttpResponse:
                 patient,
                 "health_update_done.html",
                 {
-                    "screening": patient.current_screening,
+                    **_screening_context(patient, update),
                     "plan": plan,
                     "inversion_paused": bool(plan and plan.inversion_paused),
                 },
@@ -407,7 +409,7 @@ def intake(request: HttpRequest, patient: Patient) -> HttpResponse:
     today = timezone.localdate()
     cleaned = form.cleaned_data
     try:
-        intake_submit(
+        sent = intake_submit(
             patient=patient,
             answers=form.answers(today=today),
             measurements=IntakeMeasurements(
@@ -426,7 +428,15 @@ def intake(request: HttpRequest, patient: Patient) -> HttpResponse:
         return _intake_page(request, patient, form, _first_step_with_errors(form))
     request.session.pop(INTAKE_DRAFT, None)
     patient.refresh_from_db()
-    return _render(request, patient, "intake_done.html", {"screening": patient.current_screening})
+    return _render(request, patient, "intake_done.html", _screening_context(patient, sent))
+
+
+def _screening_context(patient: Patient, intake) -> dict:
+    """What the patient is told after sending answers: the screening that holds now, and
+    whether their new answers wait for their clinician (they never loosen it alone)."""
+    new = intake_screening(intake)
+    awaiting = new is not None and new.awaiting_confirmation
+    return {"screening": patient.current_screening, "awaiting": new if awaiting else None}
 
 
 def _first_step_with_errors(form: PortalIntakeForm) -> int:
@@ -453,6 +463,11 @@ def _intake_page(
             "steps": [(index, label) for index, (label, _) in enumerate(INTAKE_STEPS, start=1)],
             "step_count": len(INTAKE_STEPS),
             "is_odi_step": names[0].startswith("odi_"),
+            # A warning sign is screened at once: the questionnaire may stay unanswered.
+            "odi_optional": any(
+                (form.data if form.is_bound else form.initial).get(question) in (True, "on")
+                for question in RED_FLAG_QUESTIONS
+            ),
         },
     )
 
