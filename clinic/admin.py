@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from clinic.models import AuditEvent, Clinic, Membership, Role
+from clinic.audit import audit_record
+from clinic.models import (
+    TABLE_MAX_HEIGHT_CM,
+    TABLE_MAX_WEIGHT_KG,
+    AuditEvent,
+    Clinic,
+    Membership,
+    Role,
+    TableLimitsVersion,
+)
 from clinic.otp import second_factor_reset
 from clinic.roles import clinic_of, role_of
+from clinic.services import clinic_table_limits_change
 
 
 class ClinicScopedAdmin(admin.ModelAdmin):
@@ -24,10 +42,60 @@ class ClinicScopedAdmin(admin.ModelAdmin):
         return queryset.filter(**{self.clinic_lookup: clinic})
 
 
+class TableLimitsForm(forms.Form):
+    max_weight_kg = forms.DecimalField(
+        label="Maximum weight (kg)",
+        max_digits=5,
+        decimal_places=1,
+        min_value=30,
+        max_value=TABLE_MAX_WEIGHT_KG,
+        help_text=f"At most {TABLE_MAX_WEIGHT_KG:g} kg, the shipped table rating.",
+    )
+    max_height_cm = forms.DecimalField(
+        label="Maximum height (cm)",
+        max_digits=5,
+        decimal_places=1,
+        min_value=100,
+        max_value=TABLE_MAX_HEIGHT_CM,
+        help_text=f"At most {TABLE_MAX_HEIGHT_CM:g} cm, the shipped table rating.",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required, and kept with the new version (e.g. the new table's rating).",
+    )
+
+
+class TableLimitsVersionInline(admin.TabularInline):
+    model = TableLimitsVersion
+    fields = ["version", "max_weight_kg", "max_height_cm", "reason", "changed_by", "changed_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Table limits history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Clinic)
 class ClinicAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "time_zone", "table_max_weight_kg", "table_max_height_cm"]
+    list_display = [
+        "name",
+        "slug",
+        "time_zone",
+        "emergency_number",
+        "table_max_weight_kg",
+        "table_max_height_cm",
+        "table_limits_version",
+    ]
     prepopulated_fields = {"slug": ["name"]}
+    # Table limits change only through `clinic_table_limits_change` (versioned, audited).
+    readonly_fields = ["table_limits"]
+    fields = ["name", "slug", "time_zone", "emergency_number", "table_limits"]
+    inlines = [TableLimitsVersionInline]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -35,6 +103,97 @@ class ClinicAdmin(admin.ModelAdmin):
             return queryset
         clinic = clinic_of(request.user)
         return queryset.filter(pk=clinic.pk) if clinic else queryset.none()
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            if change:  # never the table limits: they change only by their own page
+                obj.save(update_fields=[name for name in form.changed_data if name in self.fields])
+            else:
+                obj.save()
+            audit_record(
+                actor=request.user,
+                action="update" if change else "create",
+                channel=AuditEvent.Channel.ADMIN,
+                obj=obj,
+                clinic=obj,
+                summary="Clinic details changed" if change else "Clinic created",
+                changes={
+                    name: str(form.cleaned_data[name])
+                    for name in form.changed_data
+                    if name in ("emergency_number", "time_zone", "name")
+                },
+                request=request,
+            )
+
+    @admin.display(description="Table limits")
+    def table_limits(self, clinic: Clinic) -> str:
+        if clinic.pk is None:
+            return (
+                f"{TABLE_MAX_WEIGHT_KG:g} kg and {TABLE_MAX_HEIGHT_CM:g} cm (the shipped "
+                "rating); change them once the clinic is saved."
+            )
+        url = reverse("admin:clinic_clinic_table_limits", args=[clinic.pk])
+        return format_html(
+            '{} kg, {} cm (version {}) <a class="button" href="{}">Change table limits…</a>',
+            f"{clinic.table_max_weight_kg:g}",
+            f"{clinic.table_max_height_cm:g}",
+            clinic.table_limits_version,
+            url,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/table-limits/",
+                self.admin_site.admin_view(self.table_limits_view),
+                name="clinic_clinic_table_limits",
+            ),
+            *super().get_urls(),
+        ]
+
+    def table_limits_view(self, request, pk: int):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        clinic = self.get_queryset(request).filter(pk=pk).first()
+        if clinic is None:
+            raise Http404("No such clinic.")
+        form = TableLimitsForm(
+            request.POST or None,
+            initial={
+                "max_weight_kg": clinic.table_max_weight_kg,
+                "max_height_cm": clinic.table_max_height_cm,
+            },
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                limits = clinic_table_limits_change(
+                    clinic=clinic,
+                    max_weight_kg=form.cleaned_data["max_weight_kg"],
+                    max_height_cm=form.cleaned_data["max_height_cm"],
+                    reason=form.cleaned_data["reason"],
+                    by=request.user,
+                    request=request,
+                )
+            except (ValidationError, PermissionDenied) as error:
+                if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+                    for field, errors in error.message_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, getattr(error, "messages", None) or str(error))
+            else:
+                self.message_user(
+                    request, f"Table limits version {limits.version} saved.", messages.SUCCESS
+                )
+                return redirect("admin:clinic_clinic_change", clinic.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": clinic,
+            "title": f"Table limits of {clinic}",
+            "form": form,
+            "clinic_url": reverse("admin:clinic_clinic_change", args=[clinic.pk]),
+        }
+        return TemplateResponse(request, "admin/clinic/clinic/table_limits.html", context)
 
 
 @admin.register(Membership)

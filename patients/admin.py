@@ -32,8 +32,10 @@ from patients.forms import (
     INTAKE_STEPS,
     IntakeForm,
     OverrideForm,
+    OverrideRevokeForm,
     ReferralForm,
     ReferralResultForm,
+    ScreeningConfirmForm,
 )
 from patients.models import Channel, Intake, Outcome, Patient, Referral, Screening
 from patients.serializers import ANSWER_QUESTIONS
@@ -58,7 +60,14 @@ def outcome_badge(screening: Screening | None, *, today=None) -> str:
             '<span class="inv-badge" style="{}">{} — expired</span>', _style("#444", "#eee"), label
         )
     fg, bg = BADGE_COLOURS[screening.outcome]
-    suffix = " (override)" if hasattr(screening, "override") else ""
+    override = getattr(screening, "override", None)
+    suffix = (
+        ""
+        if override is None
+        else " (override revoked)"
+        if override.revoked_at is not None
+        else " (override)"
+    )
     return format_html(
         '<span class="inv-badge" style="{}">{}{}</span>', _style(fg, bg), label, suffix
     )
@@ -159,7 +168,19 @@ class PatientAdmin(ClinicScopedAdmin):
             "Identity and contact",
             {"fields": ["first_name", "last_name", "date_of_birth", "sex", "email", "phone"]},
         ),
-        ("Care", {"fields": ["clinician", "time_zone", "height_cm", "weight_kg", "user"]}),
+        (
+            "Care",
+            {
+                "fields": [
+                    "clinician",
+                    "time_zone",
+                    "emergency_number",
+                    "height_cm",
+                    "weight_kg",
+                    "user",
+                ]
+            },
+        ),
         (
             "Reminders",
             {
@@ -179,7 +200,11 @@ class PatientAdmin(ClinicScopedAdmin):
             super()
             .get_queryset(request)
             .select_related(
-                "current_screening__override", "current_screening__referral", "clinician"
+                "clinic",
+                "current_screening__override__clinician",
+                "current_screening__override__revoked_by",
+                "current_screening__referral",
+                "clinician",
             )
         )
 
@@ -258,82 +283,115 @@ class PatientAdmin(ClinicScopedAdmin):
     def screening_panel(self, patient: Patient) -> str:
         screening = patient.current_screening
         intake_url = reverse("admin:patients_patient_intake", args=[patient.pk])
+        told = format_html(
+            "<p><small>Emergency advice names <strong>{}</strong>.</small></p>",
+            patient.emergency_phone,
+        )
         if screening is None:
             return format_html(
-                '{} <a class="button" href="{}">Record intake</a>', outcome_badge(None), intake_url
+                '{} <a class="button" href="{}">Record intake</a>{}{}',
+                outcome_badge(None),
+                intake_url,
+                self._awaiting_panel(patient),
+                told,
             )
         permission = services.treatment_permission(patient)
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    outcome_badge_for_tier(f["tier"]),
-                    f["code"],
-                    f["evidence"],
-                    f["clinician_message"],
-                )
-                for f in screening.findings
-            ),
-        )
-        findings = (
-            format_html(
-                '<table class="inv-findings"><thead><tr><th>Tier</th><th>Rule</th>'
-                "<th>Evidence</th><th>For the clinician</th></tr></thead><tbody>{}</tbody></table>",
-                rows,
-            )
-            if screening.findings
-            else mark_safe("<p>No findings.</p>")
-        )
         actions = [format_html('<a class="button" href="{}">Record new intake</a>', intake_url)]
         if permission.programme:
             assign_url = f"{reverse('admin:programmes_plan_add')}?patient={patient.pk}"
             actions.insert(
                 0, format_html('<a class="button" href="{}">Assign a programme…</a>', assign_url)
             )
-        if screening.outcome == Outcome.REVIEW_REQUIRED and not hasattr(screening, "override"):
+        override = getattr(screening, "override", None)
+        if screening.outcome == Outcome.REVIEW_REQUIRED and override is None:
             url = reverse("admin:patients_patient_override", args=[patient.pk])
             actions.append(
                 format_html('<a class="button" href="{}">Override for inversion…</a>', url)
             )
+        if override is not None and override.revoked_at is None:
+            url = reverse("admin:patients_patient_override_revoke", args=[patient.pk])
+            actions.append(format_html('<a class="button" href="{}">Revoke override…</a>', url))
         if screening.outcome == Outcome.URGENT_REFERRAL:
             referral = getattr(screening, "referral", None)
-            name = (
-                "patients_patient_referral"
-                if referral is None
-                else "patients_patient_referral_result"
+            actions.append(self._referral_button(patient, referral, kind="screening"))
+        if override is None:
+            override_text = ""
+        elif override.revoked_at is not None:
+            override_text = format_html(
+                "<p><strong>Override revoked</strong> by {} on {}: {}</p>",
+                _name(override.revoked_by),
+                f"{timezone.localtime(override.revoked_at):%d %b %Y}",
+                override.revoke_reason,
             )
-            label = "Record urgent referral…" if referral is None else "Record referral result…"
-            actions.append(
-                format_html(
-                    '<a class="button" href="{}">{}</a>',
-                    reverse(f"admin:{name}", args=[patient.pk]),
-                    label,
-                )
-            )
-        override = getattr(screening, "override", None)
-        override_text = (
-            format_html(
+        else:
+            override_text = format_html(
                 "<p><strong>Override</strong> by {} on {}, until {}: {}</p>",
-                override.clinician.get_full_name() or override.clinician.username,
+                _name(override.clinician),
                 f"{timezone.localtime(override.created_at):%d %b %Y}",
                 f"{override.expires_on:%d %b %Y}",
                 override.reason,
             )
-            if override
-            else ""
-        )
         return format_html(
-            "<div>{} <small>rules {} · screened {} · valid until {}</small></div>"
-            "<p><strong>{}</strong></p>{}{}<p>{}</p>",
+            "{}<div>{} <small>rules {} · screened {} · valid until {}</small></div>"
+            "<p><strong>{}</strong></p>{}{}<p>{}</p>{}{}",
+            self._red_flag_panel(patient),
             outcome_badge(screening),
             screening.rule_set_version,
             f"{screening.screened_on:%d %b %Y}",
             f"{screening.valid_until:%d %b %Y}",
             permission.reason,
-            findings,
+            findings_table(screening.findings),
             override_text,
             format_html_join(" ", "{}", ((action,) for action in actions)),
+            self._awaiting_panel(patient),
+            told,
+        )
+
+    def _referral_button(self, patient: Patient, referral, *, kind: str) -> str:
+        name = (
+            "patients_patient_referral" if referral is None else "patients_patient_referral_result"
+        )
+        label = "Record urgent referral…" if referral is None else "Record referral result…"
+        url = f"{reverse(f'admin:{name}', args=[patient.pk])}?for={kind}"
+        return format_html('<a class="button" href="{}">{}</a>', url, label)
+
+    def _red_flag_panel(self, patient: Patient) -> str:
+        """A red flag reported at a check-in: urgent referral, whatever the screening says."""
+        if patient.red_flag_reported_at is None:
+            return ""
+        referral = services.checkin_referral(patient)
+        state = (
+            "No referral recorded yet."
+            if referral is None
+            else f"Referred to {referral.referred_to} on {referral.referred_on:%d %b %Y}: "
+            f"{referral.get_result_display()}."
+        )
+        return format_html(
+            '<div class="inv-red-flag">{} <strong>Red flag reported at a check-in on {}</strong>'
+            "<p>{}</p><p>{}</p><p>{}</p></div>",
+            outcome_badge_for_tier(Outcome.URGENT_REFERRAL),
+            f"{timezone.localtime(patient.red_flag_reported_at):%d %b %Y %H:%M}",
+            patient.red_flag_note or "",
+            state,
+            self._referral_button(patient, referral, kind="checkin"),
+        )
+
+    def _awaiting_panel(self, patient: Patient) -> str:
+        """The patient's own answers that would lower the screening, for confirmation."""
+        awaiting = services.screening_awaiting(patient)
+        if awaiting is None:
+            return ""
+        url = reverse("admin:patients_patient_confirm_screening", args=[patient.pk])
+        return format_html(
+            '<div class="inv-awaiting"><h3>The patient\'s answers await confirmation</h3>'
+            "<p>{} <small>screened {} from intake {} · valid until {}</small></p>{}"
+            '<p><a class="button" href="{}">Confirm this screening…</a></p></div>',
+            outcome_badge(awaiting),
+            f"{awaiting.screened_on:%d %b %Y}",
+            awaiting.intake.number,
+            f"{awaiting.valid_until:%d %b %Y}",
+            findings_table(awaiting.findings),
+            url,
         )
 
     @admin.action(description="Send portal invitation (one-time link, 7 days)")
@@ -421,6 +479,16 @@ class PatientAdmin(ClinicScopedAdmin):
         return [
             path("<int:pk>/intake/", wrap(self.intake_view), name="patients_patient_intake"),
             path("<int:pk>/override/", wrap(self.override_view), name="patients_patient_override"),
+            path(
+                "<int:pk>/override-revoke/",
+                wrap(self.override_revoke_view),
+                name="patients_patient_override_revoke",
+            ),
+            path(
+                "<int:pk>/confirm-screening/",
+                wrap(self.confirm_screening_view),
+                name="patients_patient_confirm_screening",
+            ),
             path("<int:pk>/referral/", wrap(self.referral_view), name="patients_patient_referral"),
             path(
                 "<int:pk>/referral-result/",
@@ -515,13 +583,85 @@ class PatientAdmin(ClinicScopedAdmin):
             request, patient, title=f"Override for {patient}", form=form, intro=intro
         )
 
+    def override_revoke_view(self, request, pk: int):
+        patient = self._patient_or_404(request, pk)
+        override = getattr(patient.current_screening, "override", None)
+        if override is None or override.revoked_at is not None:
+            self.message_user(request, "There is no override to revoke.", messages.WARNING)
+            return redirect("admin:patients_patient_change", patient.pk)
+        form = OverrideRevokeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.screening_override_revoke(
+                    override=override,
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                    channel=Channel.ADMIN,
+                    request=request,
+                )
+            except (ValidationError, PermissionDenied) as error:
+                _add_errors(form, error)
+            else:
+                self.message_user(
+                    request, "Override revoked: inversion is paused.", messages.SUCCESS
+                )
+                return redirect("admin:patients_patient_change", patient.pk)
+        intro = f"Override by {_name(override.clinician)}: {override.reason}"
+        return self._render(
+            request, patient, title=f"Revoke the override for {patient}", form=form, intro=intro
+        )
+
+    def confirm_screening_view(self, request, pk: int):
+        patient = self._patient_or_404(request, pk)
+        awaiting = services.screening_awaiting(patient)
+        if awaiting is None:
+            self.message_user(request, "No screening awaits confirmation.", messages.WARNING)
+            return redirect("admin:patients_patient_change", patient.pk)
+        form = ScreeningConfirmForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.screening_confirm(
+                    screening=awaiting, by=request.user, channel=Channel.ADMIN, request=request
+                )
+            except (ValidationError, PermissionDenied) as error:
+                _add_errors(form, error)
+            else:
+                self.message_user(
+                    request,
+                    f"Screening confirmed: {awaiting.get_outcome_display()}.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:patients_patient_change", patient.pk)
+        current = patient.current_screening
+        intro = (
+            f"Current: {current.get_outcome_display() if current else 'not screened'}. "
+            f"The patient's answers (intake {awaiting.intake.number}): "
+            f"{awaiting.get_outcome_display()}. Findings: "
+            + ("; ".join(f["evidence"] for f in awaiting.findings) or "none")
+        )
+        return self._render(
+            request, patient, title=f"Confirm the screening of {patient}", form=form, intro=intro
+        )
+
+    def _referral_target(self, request, patient: Patient):
+        """Which red flag a referral page answers: the urgent screening's, or (?for=checkin,
+        or no urgent screening) the one reported at a check-in. (screening or None, referral)."""
+        screening = patient.current_screening
+        urgent = screening is not None and screening.outcome == Outcome.URGENT_REFERRAL
+        wants_checkin = request.GET.get("for") == "checkin" or not urgent
+        if wants_checkin and patient.red_flag_reported_at is not None:
+            return None, services.checkin_referral(patient)
+        return screening, Referral.objects.filter(screening=screening).first()
+
     def referral_view(self, request, pk: int):
         patient = self._patient_or_404(request, pk)
+        screening, _ = self._referral_target(request, patient)
         form = ReferralForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 services.referral_record(
-                    screening=patient.current_screening,
+                    patient=patient,
+                    screening=screening,
                     by=request.user,
                     referred_to=form.cleaned_data["referred_to"],
                     referred_on=form.cleaned_data["referred_on"],
@@ -533,13 +673,21 @@ class PatientAdmin(ClinicScopedAdmin):
             else:
                 self.message_user(request, "Urgent referral recorded.", messages.SUCCESS)
                 return redirect("admin:patients_patient_change", patient.pk)
-        return self._render(request, patient, title=f"Urgent referral for {patient}", form=form)
+        intro = (
+            f"For the red flag reported at a check-in: {patient.red_flag_note}"
+            if screening is None
+            else "For the urgent-referral screening."
+        )
+        return self._render(
+            request, patient, title=f"Urgent referral for {patient}", form=form, intro=intro
+        )
 
     def referral_result_view(self, request, pk: int):
         patient = self._patient_or_404(request, pk)
-        referral = Referral.objects.filter(screening=patient.current_screening).first()
+        screening, referral = self._referral_target(request, patient)
         if referral is None:
-            return redirect("admin:patients_patient_referral", patient.pk)
+            url = reverse("admin:patients_patient_referral", args=[patient.pk])
+            return redirect(f"{url}?for={'screening' if screening else 'checkin'}")
         form = ReferralResultForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -556,10 +704,37 @@ class PatientAdmin(ClinicScopedAdmin):
             else:
                 self.message_user(request, "Referral result recorded.", messages.SUCCESS)
                 return redirect("admin:patients_patient_change", patient.pk)
-        return self._render(request, patient, title=f"Referral result for {patient}", form=form)
+        intro = f"Referred to {referral.referred_to} on {referral.referred_on:%d %b %Y}."
+        return self._render(
+            request, patient, title=f"Referral result for {patient}", form=form, intro=intro
+        )
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.username if user is not None else "—"
+
+
+def findings_table(findings: list[dict]) -> str:
+    if not findings:
+        return mark_safe("<p>No findings.</p>")
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+        (
+            (outcome_badge_for_tier(f["tier"]), f["code"], f["evidence"], f["clinician_message"])
+            for f in findings
+        ),
+    )
+    return format_html(
+        '<table class="inv-findings"><thead><tr><th>Tier</th><th>Rule</th>'
+        "<th>Evidence</th><th>For the clinician</th></tr></thead><tbody>{}</tbody></table>",
+        rows,
+    )
 
 
 def outcome_badge_for_tier(tier: str) -> str:
+    if tier == Outcome.CLEARED:  # a note that does not change the outcome
+        return format_html('<span style="{}">Note</span>', _style("#444", "#eee"))
     fg, bg = BADGE_COLOURS.get(tier, ("#444", "#eee"))
     return format_html('<span style="{}">{}</span>', _style(fg, bg), Outcome(tier).label)
 
@@ -604,7 +779,7 @@ class IntakeAdmin(ClinicScopedAdmin):
     @admin.display(description="Measurements")
     def measurements(self, intake: Intake) -> str:
         return format_html(
-            "Blood pressure {}/{} mmHg (by {}, {}) · {} kg · {} cm · pain {}/10 · ODI {}%",
+            "Blood pressure {}/{} mmHg (by {}, {}) · {} kg · {} cm · pain {}/10 · ODI {}",
             intake.systolic_bp,
             intake.diastolic_bp,
             intake.bp_measured_by,
@@ -612,7 +787,7 @@ class IntakeAdmin(ClinicScopedAdmin):
             intake.weight_kg,
             intake.height_cm,
             intake.baseline_pain,
-            intake.odi_percent,
+            "not answered" if intake.odi_percent is None else f"{intake.odi_percent}%",
         )
 
     @admin.display(description="Answers")

@@ -37,6 +37,7 @@ from patients.serializers import (
     IntakeAnswersSerializer,
     IntakeSerializer,
     OverrideCreateSerializer,
+    OverrideRevokeSerializer,
     PatientSerializer,
     ReminderPreferencesSerializer,
     ScreeningSerializer,
@@ -71,6 +72,7 @@ class PatientViewSet(
         "intakes": Access(write=CLINICAL_OR_PATIENT),
         "screening": Access(read=CLINICAL_OR_PATIENT),
         "screening_override": Access(write=CLINICAL_ROLES),
+        "screening_override_revoke": Access(write=CLINICAL_ROLES),
         "adherence": Access(read=READ_ROLES),
     }
     audit_subject = staticmethod(patient_subject)
@@ -112,6 +114,9 @@ class PatientViewSet(
         request=IntakeAnswersSerializer,
         responses={201: IntakeSerializer},
         summary="Submit an intake; it is screened at once",
+        description="A patient's own intake may make the screening stricter at once; one "
+        "that would lower it is stored awaiting a clinician's confirmation "
+        "(`screening.awaiting_confirmation`) and the current screening stays.",
     )
     @action(detail=True, methods=["post"])
     def intakes(self, request, pk=None):
@@ -172,6 +177,31 @@ class PatientViewSet(
         return Response(ScreeningSerializer(screening).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        request=OverrideRevokeSerializer,
+        responses={200: ScreeningSerializer},
+        summary="Revoke the inversion override of the current screening; inversion pauses",
+    )
+    @action(detail=True, methods=["post"], url_path="screening/override/revoke")
+    def screening_override_revoke(self, request, pk=None):
+        patient = self.get_object()
+        body = OverrideRevokeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        override = getattr(patient.current_screening, "override", None)
+        if override is None:
+            raise serializers.ValidationError(
+                {"override": "The current screening has no override to revoke."}
+            )
+        services.screening_override_revoke(
+            override=override,
+            by=request.user,
+            reason=body.validated_data["reason"],
+            channel=Channel.API,
+            request=request,
+        )
+        screening = Screening.objects.select_related("override").get(pk=override.screening_id)
+        return Response(ScreeningSerializer(screening).data)
+
+    @extend_schema(
         responses={200: AdherenceSerializer},
         summary="Adherence: last 7 and 30 days, and the last 12 weeks",
     )
@@ -227,10 +257,26 @@ class ScreeningViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = ScreeningFilter
     access = Access(read=CLINICAL_OR_PATIENT)
 
+    action_access = {"confirm": Access(write=CLINICAL_ROLES)}
+
     def get_queryset(self):
         return scoped_to_patients(Screening.objects.all(), self.request.user).select_related(
             "patient", "override__clinician"
         )
+
+    @extend_schema(
+        request=None,
+        responses={200: ScreeningSerializer},
+        summary="Confirm a patient's answers awaiting confirmation: the screening becomes current",
+        description="Only the patient's newest screening, awaiting confirmation and "
+        "unexpired, can be confirmed; anything else answers 400.",
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        screening = services.screening_confirm(
+            screening=self.get_object(), by=request.user, channel=Channel.API, request=request
+        )
+        return Response(ScreeningSerializer(screening).data)
 
 
 class MyReminderPreferencesView(GenericAPIView):

@@ -5,7 +5,15 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from patients.domain.answers import Condition, IntakeAnswers, Medication, answer_errors
+from patients.domain.answers import (
+    Condition,
+    IntakeAnswers,
+    Medication,
+    answer_errors,
+    bp_measured_recently,
+    bp_too_old_message,
+)
+from patients.domain.screening import questionnaire_required
 from patients.models import Patient, Referral
 from patients.serializers import ANSWER_QUESTIONS
 
@@ -129,9 +137,15 @@ class IntakeForm(forms.Form):
         answers = self.answers(cleaned, today=today)
         for field, message in answer_errors(answers, today=today).items():
             self.add_error(field if field in self.fields else None, message)
+        measured_on = timezone.localtime(cleaned["bp_measured_at"]).date()
         if cleaned["bp_measured_at"] > timezone.now():
             self.add_error("bp_measured_at", "The measurement time is in the future.")
-        if all(cleaned.get(f"odi_{index}") is None for index in range(10)):
+        elif not bp_measured_recently(measured_on, today=today):
+            self.add_error("bp_measured_at", bp_too_old_message(measured_on))
+        # A red flag is screened at once, the questionnaire answered or not.
+        if all(cleaned.get(f"odi_{index}") is None for index in range(10)) and (
+            questionnaire_required(answers, today=today)
+        ):
             self.add_error("odi_0", "Answer at least one section of the Oswestry questionnaire.")
         return cleaned
 
@@ -160,6 +174,21 @@ class OverrideForm(forms.Form):
         label="Clinical reason for allowing inversion",
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Required. Recorded with your name; the override expires with the intake.",
+    )
+
+
+class OverrideRevokeForm(forms.Form):
+    reason = forms.CharField(
+        label="Clinical reason for revoking the override",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Required. Recorded with your name; inversion pauses at once.",
+    )
+
+
+class ScreeningConfirmForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I have reviewed the patient's new answers and confirm this screening.",
+        help_text="It becomes the current screening, with what it allows.",
     )
 
 

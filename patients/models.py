@@ -145,7 +145,9 @@ class Intake(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(10)]
     )
     odi_sections = models.JSONField(help_text="Ten ODI 2.1a section scores, 0–5 or null.")
-    odi_percent = models.DecimalField(max_digits=4, decimal_places=1)
+    # Empty only when no section was answered: a red-flag intake is never held back by
+    # the questionnaire.
+    odi_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     reason = models.CharField(
         max_length=20,
         choices=[("intake", "Intake"), ("health_update", "Health update")],

@@ -7,7 +7,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinic.roles import clinic_of
-from patients.domain.answers import Condition, IntakeAnswers, Medication, answer_errors
+from patients.domain.answers import (
+    Condition,
+    IntakeAnswers,
+    Medication,
+    answer_errors,
+    bp_measured_recently,
+    bp_too_old_message,
+)
 from patients.models import Intake, Patient, Screening, ScreeningOverride
 
 # Every answer field with the question a patient or clinician is asked.
@@ -72,12 +79,22 @@ class OverrideSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ScreeningOverride
-        fields = ["scope", "reason", "clinician", "created_at", "expires_on"]
+        fields = [
+            "scope",
+            "reason",
+            "clinician",
+            "created_at",
+            "expires_on",
+            "revoked_at",
+            "revoke_reason",
+        ]
         extra_kwargs = described(
             scope="What the override allows: inversion despite review_required findings.",
             reason="The clinician's documented reason.",
             created_at="When the override was recorded.",
             expires_on="The last day it holds: it expires with the intake.",
+            revoked_at="When a clinician revoked it; null while it holds.",
+            revoke_reason="Why it was revoked; empty while it holds.",
         )
 
 
@@ -99,9 +116,14 @@ class ScreeningSerializer(serializers.ModelSerializer):
             "valid_until",
             "expired",
             "override",
+            "awaiting_confirmation",
+            "confirmed_at",
         ]
         read_only_fields = fields
         extra_kwargs = described(
+            awaiting_confirmation="True: the patient's own answers would lower the outcome, "
+            "so this screening waits for a clinician's confirmation and is not current.",
+            confirmed_at="When a clinician confirmed the patient's answers; null otherwise.",
             id="The screening's id.",
             patient="The screened patient (id).",
             intake="The intake this screening judged (id).",
@@ -128,7 +150,9 @@ class IntakeAnswersSerializer(serializers.Serializer):
     bp_measured_by = serializers.CharField(
         max_length=120, help_text="Who measured the blood pressure (name or 'self')."
     )
-    bp_measured_at = serializers.DateTimeField(help_text="When the blood pressure was measured.")
+    bp_measured_at = serializers.DateTimeField(
+        help_text="When the blood pressure was measured: within the last 30 days."
+    )
     weight_kg = serializers.FloatField(help_text="Body weight in kilograms.")
     height_cm = serializers.FloatField(help_text="Height in centimetres.")
     baseline_pain = serializers.IntegerField(
@@ -138,7 +162,8 @@ class IntakeAnswersSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=0, max_value=5, allow_null=True),
         min_length=10,
         max_length=10,
-        help_text="Oswestry Disability Index 2.1a: ten section scores 0–5, null if unanswered.",
+        help_text="Oswestry Disability Index 2.1a: ten section scores 0–5, null if unanswered. "
+        "At least one is needed, unless the answers report a red flag.",
     )
     conditions = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(Condition.LABELS.items())),
@@ -167,11 +192,14 @@ class IntakeAnswersSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         patient: Patient = self.context["patient"]
-        today = timezone.localdate()
+        today = timezone.localtime(timezone.now(), patient.zone).date()
         answers = answers_from_validated(attrs, patient=patient, today=today)
         errors = answer_errors(answers, today=today)
+        measured_on = timezone.localtime(attrs["bp_measured_at"], patient.zone).date()
         if attrs["bp_measured_at"] > timezone.now():
             errors["bp_measured_at"] = "The measurement time is in the future."
+        elif not bp_measured_recently(measured_on, today=today):
+            errors["bp_measured_at"] = bp_too_old_message(measured_on)
         if errors:
             raise serializers.ValidationError(errors)
         attrs["answers"] = answers
@@ -230,7 +258,8 @@ class IntakeSerializer(serializers.ModelSerializer):
             weight_kg="Body weight, kg.",
             height_cm="Height, cm.",
             baseline_pain="Pain at intake, 0–10.",
-            odi_percent="Oswestry Disability Index, percent.",
+            odi_percent="Oswestry Disability Index, percent; null when no section was answered "
+            "(a red-flag intake).",
             reason="intake, or health_update when a reported change re-screened the patient.",
             channel="Where it was entered: portal, admin, api or system.",
         )
@@ -244,6 +273,10 @@ class IntakeSerializer(serializers.ModelSerializer):
 
 class PatientSerializer(serializers.ModelSerializer):
     reminder_time = LocalTimeField(required=False, help_text="Local time of the daily reminder.")
+    emergency_phone = serializers.CharField(
+        read_only=True,
+        help_text="The number the patient's emergency advice names: their own, else the clinic's.",
+    )
     screening_outcome = serializers.CharField(
         source="current_screening.outcome",
         read_only=True,
@@ -271,6 +304,8 @@ class PatientSerializer(serializers.ModelSerializer):
             "remind_by_sms",
             "remind_in_portal",
             "reminders_opted_out",
+            "emergency_number",
+            "emergency_phone",
             "screening_outcome",
             "created_at",
         ]
@@ -292,6 +327,8 @@ class PatientSerializer(serializers.ModelSerializer):
             remind_by_sms="Send reminders by SMS.",
             remind_in_portal="Show reminders in the portal.",
             reminders_opted_out="True: no reminders at all.",
+            emergency_number="The patient's own emergency number (999, 112, 911 or 000); "
+            "empty: the clinic's.",
             created_at="When the record was created.",
         )
 
@@ -322,6 +359,12 @@ class PatientSerializer(serializers.ModelSerializer):
 class OverrideCreateSerializer(serializers.Serializer):
     reason = serializers.CharField(
         help_text="The clinical reason inversion is acceptable despite the findings."
+    )
+
+
+class OverrideRevokeSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        help_text="The clinical reason the override no longer holds; inversion pauses."
     )
 
 

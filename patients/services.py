@@ -20,19 +20,30 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from clinic.audit import audit_record
 from clinic.models import Clinic, Membership, Role
+from clinic.roles import role_of
 from patients.domain import gate
-from patients.domain.answers import IntakeAnswers, answer_errors
-from patients.domain.outcomes import score_odi
+from patients.domain.answers import (
+    BP_MAX_AGE_DAYS,
+    IntakeAnswers,
+    answer_errors,
+    bp_measured_recently,
+    bp_too_old_message,
+)
+from patients.domain.outcomes import ODI_SECTIONS, score_odi
 from patients.domain.screening import (
     DEFAULT_RULE_SET,
+    Decision,
     TableLimits,
     intake_valid_until,
+    outcome_is_worse,
+    patient_screening_decision,
+    questionnaire_required,
     screen_intake,
 )
 from patients.models import (
@@ -51,6 +62,18 @@ QUESTIONNAIRE_VERSION = "2026.1"
 # Sent inside the transaction whenever a patient's current screening changes or
 # lapses: kwargs patient, screening (the new current one, or None), reason, by, today.
 screening_changed = django.dispatch.Signal()
+
+# Sent inside the transaction when a patient's own answers would lower their screening
+# (patients escalate, clinicians clear): the new screening is stored awaiting a
+# clinician's confirmation and the current one stays. kwargs: patient, screening (the
+# one awaiting), current (the screening that stays current), by, today, message (for the
+# clinician), dedupe_key (one alert per screening). programmes answers it with a
+# CONFIRM_SCREENING alert.
+screening_awaiting_confirmation = django.dispatch.Signal()
+
+# A finding the service adds to a health update's screening (not a rule: it never changes
+# the outcome): the blood pressure it reuses was measured too long ago.
+BP_REMEASURE = "bp_remeasure"
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,16 @@ def _require_clinician(user, clinic: Clinic) -> None:
         Role.CLINIC_ADMIN,
     ):
         raise PermissionDenied("Only a clinician of this clinic can do this.")
+
+
+def patient_local_date(patient: Patient) -> date:
+    """The patient's own local date: intakes, screenings and referrals are dated in it."""
+    return timezone.localtime(timezone.now(), patient.zone).date()
+
+
+def patient_reported(*, by, channel: str) -> bool:
+    """The patient's own answers: the portal, or a patient's account through any channel."""
+    return channel == Channel.PORTAL or role_of(by) == Role.PATIENT
 
 
 def _answers_to_json(answers: IntakeAnswers) -> dict[str, Any]:
@@ -102,36 +135,117 @@ def table_limits_for(clinic: Clinic) -> TableLimits:
     return TableLimits(
         max_weight_kg=float(clinic.table_max_weight_kg),
         max_height_cm=float(clinic.table_max_height_cm),
+        version=clinic.table_limits_version,
     )
+
+
+def _finding_json(finding) -> dict[str, str]:
+    return {
+        "code": finding.code,
+        "tier": finding.tier,
+        "evidence": finding.evidence,
+        "clinician_message": finding.clinician_message,
+        "patient_message": finding.patient_message,
+    }
+
+
+def _bp_remeasure_finding(intake: Intake, measured_on: date) -> dict[str, str]:
+    day = f"{measured_on.day} {measured_on:%b %Y}"
+    return {
+        "code": BP_REMEASURE,
+        "tier": Outcome.CLEARED,  # a note: it never changes the outcome
+        "evidence": f"Blood pressure {intake.systolic_bp}/{intake.diastolic_bp} mmHg measured "
+        f"on {day}, more than {BP_MAX_AGE_DAYS} days before this update",
+        "clinician_message": "This health update reuses the last intake's blood pressure, "
+        f"measured more than {BP_MAX_AGE_DAYS} days ago: re-measure it and record a new "
+        "intake.",
+        "patient_message": f"Your blood pressure was last measured on {day}. Please ask the "
+        "clinic to measure it again.",
+    }
+
+
+def _codes(findings) -> list[str]:
+    return [finding["code"] for finding in findings]
+
+
+def _awaiting_message(*, patient: Patient, screening: Screening, current: Screening, today):
+    new = set(_codes(screening.findings))
+    old = set(_codes(current.findings))
+    change = (
+        f"would renew the expired {current.get_outcome_display().lower()} screening"
+        if current.is_expired(today) and not outcome_is_worse(current.outcome, screening.outcome)
+        else f"would change the screening from {current.get_outcome_display().lower()} to "
+        f"{screening.get_outcome_display().lower()}"
+    )
+    return (
+        f"{patient.full_name}'s own answers (intake {screening.intake.number}) {change}. "
+        "The current screening stays until a clinician confirms the new one. "
+        f"New findings: {', '.join(sorted(new - old)) or 'none'}. "
+        f"No longer reported: {', '.join(sorted(old - new)) or 'none'}."
+    )
+
+
+def _measurements_valid_until(patient: Patient, carried_from: Intake) -> date:
+    """The validity of the intake whose measurements a health update reuses.
+
+    A health update re-screens at once but does not renew the 90 days: the blood pressure
+    and the rest of the answers it carries are no fresher than the last full intake.
+    """
+    measured = (
+        patient.intakes.filter(reason="intake", number__lte=carried_from.number)
+        .order_by("-number")
+        .values_list("taken_on", flat=True)
+        .first()
+    )
+    return intake_valid_until(measured or carried_from.taken_on)
 
 
 def _screen_and_store(
-    *, patient: Patient, intake: Intake, by, today: date, reason: str
+    *,
+    patient: Patient,
+    intake: Intake,
+    by,
+    channel: str,
+    today: date,
+    reason: str,
+    extra_findings: tuple[dict[str, str], ...] = (),
+    valid_until: date | None = None,
 ) -> Screening:
+    """Screen an intake and store the screening: current at once, or (a patient's own
+    answers that would lower it) awaiting a clinician's confirmation."""
     answers = answers_from_json(intake.answers)
     result = screen_intake(
-        answers, rules=DEFAULT_RULE_SET, limits=table_limits_for(patient.clinic), today=today
+        answers,
+        rules=DEFAULT_RULE_SET,
+        limits=table_limits_for(patient.clinic),
+        today=today,
+        emergency_number=patient.emergency_phone,
     )
+    valid_until = min(valid_until or intake_valid_until(intake.taken_on), intake_valid_until(today))
+    current = patient.current_screening
+    decision = Decision.CURRENT
+    if patient_reported(by=by, channel=channel):
+        decision = patient_screening_decision(
+            new=result.outcome,
+            current=current.outcome if current else None,
+            current_valid_until=current.valid_until if current else None,
+            today=today,
+        )
+        if current is not None and not outcome_is_worse(result.outcome, current.outcome):
+            # The patient's answers never extend what a clinician recorded.
+            valid_until = min(valid_until, current.valid_until)
+    awaiting = decision is Decision.AWAITS_CONFIRMATION
     screening = Screening.objects.create(
         patient=patient,
         intake=intake,
         outcome=result.outcome,
-        findings=[
-            {
-                "code": finding.code,
-                "tier": finding.tier,
-                "evidence": finding.evidence,
-                "clinician_message": finding.clinician_message,
-                "patient_message": finding.patient_message,
-            }
-            for finding in result.findings
-        ],
+        findings=[_finding_json(finding) for finding in result.findings] + list(extra_findings),
         rule_set_version=result.rule_set_version,
         screened_on=today,
-        valid_until=intake_valid_until(intake.taken_on),
+        valid_until=valid_until,
+        awaiting_confirmation=awaiting,
     )
-    patient.current_screening = screening
-    patient.save(update_fields=["current_screening", "updated_at"])
+    summary = f"Screened: {screening.get_outcome_display()} (rules {screening.rule_set_version})"
     audit_record(
         actor=by,
         action="create",
@@ -139,9 +253,29 @@ def _screen_and_store(
         obj=screening,
         clinic=patient.clinic,
         patient_id=patient.pk,
-        summary=f"Screened: {screening.get_outcome_display()} (rules {screening.rule_set_version})",
-        changes={"outcome": screening.outcome, "codes": [f["code"] for f in screening.findings]},
+        summary=summary + (": awaiting a clinician's confirmation" if awaiting else ""),
+        changes={
+            "outcome": screening.outcome,
+            "codes": _codes(screening.findings),
+            **({"awaiting_confirmation": True} if awaiting else {}),
+        },
     )
+    if awaiting:
+        screening_awaiting_confirmation.send(
+            sender=Screening,
+            patient=patient,
+            screening=screening,
+            current=current,
+            by=by,
+            today=today,
+            message=_awaiting_message(
+                patient=patient, screening=screening, current=current, today=today
+            ),
+            dedupe_key=f"confirm-screening:{screening.pk}",
+        )
+        return screening
+    patient.current_screening = screening
+    patient.save(update_fields=["current_screening", "updated_at"])
     screening_changed.send(
         sender=Screening, patient=patient, screening=screening, reason=reason, by=by, today=today
     )
@@ -160,17 +294,63 @@ def intake_submit(
     reason: str = "intake",
     request=None,
 ) -> Intake:
-    """Store a new intake (superseding the last) and screen it, all or nothing."""
-    today = taken_on or timezone.localdate()
+    """Store a new intake (superseding the last) and screen it, all or nothing.
+
+    The blood pressure must have been measured within `BP_MAX_AGE_DAYS` of the intake
+    day. One Oswestry section must be answered, unless the answers report a red flag.
+    A patient's own answers (portal, or the API as the patient) never lower the screening
+    at once: see `patient_screening_decision`.
+    """
+    return _intake_record(
+        patient=patient,
+        answers=answers,
+        measurements=measurements,
+        by=by,
+        channel=channel,
+        today=taken_on or patient_local_date(patient),
+        reason=reason,
+        request=request,
+        carried_from=None,
+    )
+
+
+def _intake_record(
+    *,
+    patient: Patient,
+    answers: IntakeAnswers,
+    measurements: IntakeMeasurements,
+    by,
+    channel: str,
+    today: date,
+    reason: str,
+    request,
+    carried_from: Intake | None,
+) -> Intake:
+    """An intake, or (`carried_from`) a health update reusing that intake's measurements.
+
+    A health update is never refused for its reused measurements (a patient reporting a
+    pregnancy must be screened at once): an old blood pressure is flagged for
+    re-measuring instead, and an unanswered questionnaire stays unanswered.
+    """
     errors = answer_errors(answers, today=today)
     if not 0 <= measurements.baseline_pain <= 10:
         errors["baseline_pain"] = "Pain is rated from 0 (none) to 10 (worst imaginable)."
+    measured_on = timezone.localtime(measurements.bp_measured_at, patient.zone).date()
+    bp_old = not bp_measured_recently(measured_on, today=today)
     if measurements.bp_measured_at > timezone.now():
         errors["bp_measured_at"] = "The measurement time is in the future."
-    try:
-        odi = score_odi(list(measurements.odi_sections))
-    except ValueError as error:
-        errors["odi_sections"] = str(error)
+    elif bp_old and carried_from is None:
+        errors["bp_measured_at"] = bp_too_old_message(measured_on)
+    sections = list(measurements.odi_sections)
+    odi = None
+    unanswered = len(sections) == ODI_SECTIONS and all(score is None for score in sections)
+    if unanswered and carried_from is None and questionnaire_required(answers, today=today):
+        errors["odi_sections"] = "Answer at least one section of the Oswestry questionnaire."
+    elif not unanswered:
+        try:
+            odi = score_odi(sections)
+        except ValueError as error:
+            errors["odi_sections"] = str(error)
     if errors:
         raise ValidationError(errors)
 
@@ -190,8 +370,8 @@ def intake_submit(
         weight_kg=Decimal(str(answers.weight_kg)),
         height_cm=Decimal(str(answers.height_cm)),
         baseline_pain=measurements.baseline_pain,
-        odi_sections=list(measurements.odi_sections),
-        odi_percent=Decimal(str(odi.percent)),
+        odi_sections=sections,
+        odi_percent=Decimal(str(odi.percent)) if odi is not None else None,
         reason=reason,
         recorded_by=by if getattr(by, "is_authenticated", False) else None,
         channel=channel,
@@ -206,11 +386,26 @@ def intake_submit(
         obj=intake,
         clinic=patient.clinic,
         patient_id=patient.pk,
-        summary=f"Intake {intake.number} recorded ({reason})",
+        summary=f"Intake {intake.number} recorded ({reason})"
+        + (", Oswestry not answered" if odi is None else ""),
         request=request,
     )
-    _screen_and_store(patient=patient, intake=intake, by=by, today=today, reason=reason)
+    _screen_and_store(
+        patient=patient,
+        intake=intake,
+        by=by,
+        channel=channel,
+        today=today,
+        reason=reason,
+        extra_findings=(_bp_remeasure_finding(intake, measured_on),) if bp_old else (),
+        valid_until=_measurements_valid_until(patient, carried_from) if carried_from else None,
+    )
     return intake
+
+
+def intake_screening(intake: Intake) -> Screening | None:
+    """The screening an intake produced (current, or awaiting confirmation)."""
+    return intake.screenings.order_by("-created_at", "-pk").first()
 
 
 def health_update_answers(previous: IntakeAnswers, changes: dict[str, Any]) -> IntakeAnswers:
@@ -230,14 +425,20 @@ def health_update_answers(previous: IntakeAnswers, changes: dict[str, Any]) -> I
 def patient_health_update(
     *, patient: Patient, changes: dict[str, Any], by, channel: str, request=None
 ) -> Intake:
-    """A new condition, medication, pregnancy or surgery: re-screen at once (CLINICAL.md s.1)."""
+    """A new condition, medication, pregnancy or surgery: re-screen at once (CLINICAL.md s.1).
+
+    The last intake's measurements are reused. The update is accepted whatever their age
+    (an old blood pressure is flagged in the findings for re-measuring), and its
+    screening is valid no longer than that intake's. From the patient, it can make the
+    screening stricter at once; anything less strict waits for a clinician.
+    """
     current = patient.intakes.order_by("-number").first()
     if current is None:
         raise ValidationError({"intake": "Complete the intake before sending a health update."})
     answers = health_update_answers(answers_from_json(current.answers), changes)
-    today = timezone.localdate()
+    today = patient_local_date(patient)
     answers = dataclasses.replace(answers, age_years=patient.age_on(today))
-    return intake_submit(
+    return _intake_record(
         patient=patient,
         answers=answers,
         measurements=IntakeMeasurements(
@@ -248,10 +449,140 @@ def patient_health_update(
         ),
         by=by,
         channel=channel,
-        taken_on=today,
+        today=today,
         reason="health_update",
         request=request,
+        carried_from=current,
     )
+
+
+@transaction.atomic
+def screening_confirm(*, screening: Screening, by, channel: str, request=None) -> Screening:
+    """A clinician confirms a patient's answers that lowered their screening: it becomes
+    the current one. Only the patient's newest screening, unexpired, can be confirmed."""
+    patient = (
+        Patient.objects.select_for_update().select_related("clinic").get(pk=screening.patient_id)
+    )
+    _require_clinician(by, patient.clinic)
+    screening = Screening.objects.select_for_update().get(pk=screening.pk)
+    if not screening.awaiting_confirmation:
+        raise ValidationError({"screening": "This screening is not awaiting confirmation."})
+    newest = patient.screenings.order_by("-created_at", "-pk").values_list("pk", flat=True).first()
+    if newest != screening.pk:
+        raise ValidationError(
+            {"screening": "A newer screening supersedes this one: it can't be confirmed."}
+        )
+    today = patient_local_date(patient)
+    if screening.is_expired(today):
+        raise ValidationError({"screening": "This screening has expired: a new intake is needed."})
+    previous = patient.current_screening
+    screening.awaiting_confirmation = False
+    screening.confirmed_by = by
+    screening.confirmed_at = timezone.now()
+    screening.save(update_fields=["awaiting_confirmation", "confirmed_by", "confirmed_at"])
+    patient.current_screening = screening
+    patient.save(update_fields=["current_screening", "updated_at"])
+    audit_record(
+        actor=by,
+        action="update",
+        channel=channel,
+        obj=screening,
+        clinic=patient.clinic,
+        patient_id=patient.pk,
+        summary=f"Patient's answers confirmed: screening now {screening.get_outcome_display()}",
+        changes={
+            "outcome": screening.outcome,
+            "previous_outcome": previous.outcome if previous else None,
+            "confirmed": True,
+        },
+        request=request,
+    )
+    screening_changed.send(
+        sender=Screening,
+        patient=patient,
+        screening=screening,
+        reason="confirmed",
+        by=by,
+        today=today,
+    )
+    return screening
+
+
+def rescreen_above_table_limits(sender, *, clinic: Clinic, limits, by, **_) -> int:
+    """New, lower table limits: every patient of the clinic whose current intake is now
+    above them is re-screened contraindicated at once (connected in PatientsConfig.ready).
+
+    The intake is screened again as of the day it was first screened, so only the limits
+    differ; only a stricter outcome is stored, valid as long as the one it replaces.
+    Returns how many patients were re-screened.
+    """
+    candidates = (
+        Patient.objects.filter(
+            clinic=clinic,
+            current_screening__outcome__in=[Outcome.CLEARED, Outcome.REVIEW_REQUIRED],
+        )
+        .filter(
+            models.Q(current_screening__intake__weight_kg__gt=limits.max_weight_kg)
+            | models.Q(current_screening__intake__height_cm__gt=limits.max_height_cm)
+        )
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for patient_id in list(candidates):
+        patient = (
+            Patient.objects.select_for_update(of=("self",))
+            .select_related("clinic", "current_screening__intake")
+            .get(pk=patient_id)
+        )
+        current = patient.current_screening
+        result = screen_intake(
+            answers_from_json(current.intake.answers),
+            rules=DEFAULT_RULE_SET,
+            limits=table_limits_for(patient.clinic),
+            today=current.screened_on,
+            emergency_number=patient.emergency_phone,
+        )
+        if not outcome_is_worse(result.outcome, current.outcome):
+            continue
+        kept = [f for f in current.findings if f["code"] == BP_REMEASURE]
+        screening = Screening.objects.create(
+            patient=patient,
+            intake=current.intake,
+            outcome=result.outcome,
+            findings=[_finding_json(finding) for finding in result.findings] + kept,
+            rule_set_version=result.rule_set_version,
+            screened_on=patient_local_date(patient),
+            valid_until=current.valid_until,
+        )
+        patient.current_screening = screening
+        patient.save(update_fields=["current_screening", "updated_at"])
+        audit_record(
+            actor=by,
+            action="create",
+            channel=Channel.SYSTEM,
+            obj=screening,
+            clinic=patient.clinic,
+            patient_id=patient.pk,
+            summary=f"Re-screened for table limits v{limits.version}: "
+            f"{screening.get_outcome_display()}",
+            changes={"outcome": screening.outcome, "codes": _codes(screening.findings)},
+        )
+        screening_changed.send(
+            sender=Screening,
+            patient=patient,
+            screening=screening,
+            reason="table_limits",
+            by=by,
+            today=screening.screened_on,
+        )
+        count += 1
+    return count
+
+
+def screening_awaiting(patient: Patient) -> Screening | None:
+    """The patient's newest screening if it awaits a clinician's confirmation."""
+    newest = patient.screenings.order_by("-created_at", "-pk").first()
+    return newest if newest is not None and newest.awaiting_confirmation else None
 
 
 @transaction.atomic
@@ -272,7 +603,12 @@ def screening_override_record(
         raise ValidationError({"screening": "This screening has expired: a new intake is needed."})
     if not reason or not reason.strip():
         raise ValidationError({"reason": "Give the clinical reason for the override."})
-    if hasattr(screening, "override"):
+    existing = getattr(screening, "override", None)
+    if existing is not None and existing.revoked_at is not None:
+        raise ValidationError(
+            {"screening": "This screening's override was revoked: a new intake is needed first."}
+        )
+    if existing is not None:
         raise ValidationError({"screening": "This screening already has an override."})
     override = ScreeningOverride.objects.create(
         screening=screening,
@@ -296,18 +632,112 @@ def screening_override_record(
 
 
 @transaction.atomic
+def screening_override_revoke(
+    *, override: ScreeningOverride, by, reason: str, channel: str, request=None
+) -> ScreeningOverride:
+    """A clinician withdraws an inversion override, with the reason; inversion pauses
+    (announced with `screening_changed`, answered by programmes in this transaction)."""
+    patient_id = (
+        ScreeningOverride.objects.filter(pk=override.pk)
+        .values_list("screening__patient_id", flat=True)
+        .get()
+    )
+    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient_id)
+    _require_clinician(by, patient.clinic)
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": "Give the clinical reason for revoking the override."})
+    override = ScreeningOverride.objects.select_for_update().get(pk=override.pk)
+    if override.revoked_at is not None:
+        raise ValidationError({"override": "This override has already been revoked."})
+    override.revoked_at = timezone.now()
+    override.revoked_by = by
+    override.revoke_reason = reason.strip()
+    override.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    audit_record(
+        actor=by,
+        action="update",
+        channel=channel,
+        obj=override,
+        clinic=patient.clinic,
+        patient_id=patient.pk,
+        summary="Inversion override revoked",
+        changes={"revoked": True, "reason": override.revoke_reason},
+        request=request,
+    )
+    screening_changed.send(
+        sender=Screening,
+        patient=patient,
+        screening=patient.current_screening,
+        reason="override_revoked",
+        by=by,
+        today=patient_local_date(patient),
+    )
+    return override
+
+
+def checkin_referral(patient: Patient) -> Referral | None:
+    """The referral recorded for the patient's open check-in red flag, if any."""
+    if patient.red_flag_reported_at is None:
+        return None
+    return (
+        Referral.objects.filter(
+            patient=patient,
+            screening__isnull=True,
+            created_at__gte=patient.red_flag_reported_at,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+@transaction.atomic
 def referral_record(
-    *, screening: Screening, by, referred_to: str, referred_on: date, channel: str, request=None
+    *,
+    patient: Patient | None = None,
+    screening: Screening | None = None,
+    by,
+    referred_to: str,
+    referred_on: date,
+    channel: str,
+    request=None,
 ) -> Referral:
-    _require_clinician(by, screening.patient.clinic)
-    if screening.outcome != Outcome.URGENT_REFERRAL:
-        raise ValidationError({"screening": "Only an urgent-referral screening needs a referral."})
-    if referred_on > timezone.localdate():
+    """Record the urgent referral a red flag demands.
+
+    With `screening`: the referral an urgent-referral screening demands. Without: the
+    referral for a red flag the patient reported at a check-in
+    (`Patient.red_flag_reported_at`). `patient` may be left out when `screening` names it.
+    """
+    if patient is None and screening is None:
+        raise ValidationError({"patient": "Say whose referral this is."})
+    patient_id = patient.pk if patient is not None else screening.patient_id
+    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient_id)
+    _require_clinician(by, patient.clinic)
+    if screening is not None:
+        screening = Screening.objects.get(pk=screening.pk)
+        if screening.patient_id != patient.pk:
+            raise ValidationError({"screening": "This screening is another patient's."})
+        if screening.outcome != Outcome.URGENT_REFERRAL:
+            raise ValidationError(
+                {"screening": "Only an urgent-referral screening needs a referral."}
+            )
+        if Referral.objects.filter(screening=screening).exists():
+            raise ValidationError(
+                {"screening": "This screening's referral is already recorded: record its result."}
+            )
+    elif patient.red_flag_reported_at is None:
+        raise ValidationError(
+            {"patient": "No red flag is waiting for a referral for this patient."}
+        )
+    elif checkin_referral(patient) is not None:
+        raise ValidationError(
+            {"patient": "The referral for this red flag is already recorded: record its result."}
+        )
+    if referred_on > patient_local_date(patient):
         raise ValidationError({"referred_on": "The referral date is in the future."})
     if not referred_to.strip():
         raise ValidationError({"referred_to": "Say where the patient was referred."})
     referral = Referral.objects.create(
-        patient_id=screening.patient_id,
+        patient=patient,
         screening=screening,
         referred_to=referred_to.strip(),
         referred_on=referred_on,
@@ -318,9 +748,10 @@ def referral_record(
         action="create",
         channel=channel,
         obj=referral,
-        clinic=screening.patient.clinic,
-        patient_id=screening.patient_id,
-        summary=f"Urgent referral to {referral.referred_to}",
+        clinic=patient.clinic,
+        patient_id=patient.pk,
+        summary=f"Urgent referral to {referral.referred_to}"
+        + ("" if screening is not None else " (red flag reported at a check-in)"),
         request=request,
     )
     return referral
@@ -330,18 +761,17 @@ def referral_record(
 def referral_result_record(
     *, referral: Referral, by, result: str, notes: str, channel: str, request=None
 ) -> Referral:
-    referral = (
-        Referral.objects.select_for_update(of=("self",))
-        .select_related("patient__clinic")
-        .get(pk=referral.pk)
-    )
-    patient = referral.patient
+    """What came of a referral. Serious pathology excluded on a check-in red flag's
+    referral clears the red flag; specialist care keeps it (no programme)."""
+    patient_id = Referral.objects.filter(pk=referral.pk).values_list("patient_id", flat=True).get()
+    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient_id)
     _require_clinician(by, patient.clinic)
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
     if result not in (Referral.Result.PATHOLOGY_EXCLUDED, Referral.Result.SPECIALIST_CARE):
         raise ValidationError({"result": "Choose the result of the referral."})
     referral.result = result
     referral.result_notes = notes
-    referral.result_recorded_on = timezone.localdate()
+    referral.result_recorded_on = patient_local_date(patient)
     referral.save(update_fields=["result", "result_notes", "result_recorded_on"])
     audit_record(
         actor=by,
@@ -354,6 +784,26 @@ def referral_result_record(
         changes={"result": result},
         request=request,
     )
+    answers_red_flag = (
+        referral.screening_id is None
+        and patient.red_flag_reported_at is not None
+        and referral.created_at >= patient.red_flag_reported_at
+    )
+    if answers_red_flag and result == Referral.Result.PATHOLOGY_EXCLUDED:
+        reported_at = patient.red_flag_reported_at
+        patient.red_flag_reported_at = None
+        patient.save(update_fields=["red_flag_reported_at", "updated_at"])
+        audit_record(
+            actor=by,
+            action="update",
+            channel=channel,
+            obj=patient,
+            clinic=patient.clinic,
+            patient_id=patient.pk,
+            summary="Check-in red flag cleared: serious pathology excluded on referral",
+            changes={"red_flag": False, "reported_at": reported_at.isoformat()},
+            request=request,
+        )
     return referral
 
 
@@ -388,12 +838,16 @@ def screening_status(patient: Patient) -> gate.ScreeningStatus:
     screening = patient.current_screening
     if screening is None:
         return gate.ScreeningStatus(outcome=None, valid_until=None)
+    if patient.red_flag_reported_at is not None:  # a check-in red flag: urgent until cleared
+        return gate.ScreeningStatus(outcome=gate.URGENT_REFERRAL, valid_until=screening.valid_until)
     override = getattr(screening, "override", None)
     referral = getattr(screening, "referral", None)
     return gate.ScreeningStatus(
         outcome=screening.outcome,
         valid_until=screening.valid_until,
-        override_until=override.expires_on if override else None,
+        override_until=override.expires_on
+        if override is not None and override.revoked_at is None
+        else None,
         referral_cleared=bool(referral and referral.result == Referral.Result.PATHOLOGY_EXCLUDED),
     )
 
@@ -713,9 +1167,7 @@ def patient_export(*, patient: Patient, by, request=None) -> dict[str, Any]:
             .order_by("created_at")
             .values()
         ),
-        "referrals": list(
-            Referral.objects.filter(screening__patient=patient).order_by("created_at").values()
-        ),
+        "referrals": list(Referral.objects.filter(patient=patient).order_by("created_at").values()),
         "invitations": list(
             Invitation.objects.filter(patient=patient)
             .order_by("created_at")

@@ -9,8 +9,8 @@ class ProgrammesConfig(AppConfig):
         # patients announces screening changes; programmes answers them in the same
         # transaction (pause inversion, tell the clinician). Connected here, not by an
         # import side effect.
-        from patients.services import screening_changed
-        from programmes.screening_alerts import alert_on_screening
+        from patients.services import screening_awaiting_confirmation, screening_changed
+        from programmes.screening_alerts import alert_on_awaiting_confirmation, alert_on_screening
         from programmes.services import pause_when_screening_forbids
 
         screening_changed.connect(
@@ -18,3 +18,6 @@ class ProgrammesConfig(AppConfig):
         )
         # After the pause: a pause alert for the same screening stands in for its own.
         screening_changed.connect(alert_on_screening, dispatch_uid="programmes.screening_alerts")
+        screening_awaiting_confirmation.connect(
+            alert_on_awaiting_confirmation, dispatch_uid="programmes.confirm_screening_alerts"
+        )

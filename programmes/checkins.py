@@ -141,7 +141,9 @@ def _first_checkin(patient: Patient, key: uuid.UUID | None) -> CheckInResult | N
     existing = CheckIn.objects.filter(patient=patient, idempotency_key=key).first()
     if existing is None:
         return None
-    return CheckInResult(existing, False, classify_symptoms(existing.symptoms), False, False)
+    return CheckInResult(
+        existing, False, classify_symptoms(existing.symptoms, patient.emergency_phone), False, False
+    )
 
 
 def _refusals(
@@ -188,7 +190,7 @@ def checkin_submit(
     """
     # Unknown codes are refused (checkin_errors), the known ones acted on.
     symptoms = tuple(sorted(set(data.symptoms) & KNOWN_SYMPTOMS))
-    assessment = classify_symptoms(symptoms)
+    assessment = classify_symptoms(symptoms, patient.emergency_phone)
     now = treatment_today(patient.pk, lock=True)
     patient, plan, today = now.patient, now.plan, now.today
     errors, inversion_step = _refusals(data, now, refused or {})
@@ -212,7 +214,11 @@ def checkin_submit(
         if checkin is None:  # the key raced in from another request: that one stands
             existing = CheckIn.objects.get(patient=patient, idempotency_key=data.idempotency_key)
             return CheckInResult(
-                existing, False, classify_symptoms(existing.symptoms), False, False
+                existing,
+                False,
+                classify_symptoms(existing.symptoms, patient.emergency_phone),
+                False,
+                False,
             )
         audit_record(
             actor=getattr(request, "user", None),

@@ -49,7 +49,11 @@ def screening_told(screening: Screening | None) -> bool:
     """Whether this screening raised a clinician alert (now or when it was recorded)."""
     if screening is None:
         return False
-    keys = [intake_dedupe_key(screening), contraindicated_dedupe_key(screening)]
+    keys = [
+        intake_dedupe_key(screening),
+        contraindicated_dedupe_key(screening),
+        f"confirm-screening:{screening.pk}",
+    ]
     return ClinicianAlert.objects.filter(
         Q(dedupe_key__in=keys) | _pause_alerts(screening), patient_id=screening.patient_id
     ).exists()
@@ -103,3 +107,17 @@ def alert_on_screening(
             message=_message(screening, reason, Outcome.CONTRAINDICATED),
             dedupe_key=contraindicated_dedupe_key(screening),
         )
+
+
+def alert_on_awaiting_confirmation(
+    sender, *, patient: Patient, screening: Screening, message: str, dedupe_key: str, **_
+) -> None:
+    """A patient's answers that would lower their outcome wait for a clinician: ask one."""
+    plan = Plan.objects.filter(patient_id=patient.pk).running().first()
+    alert_raise(
+        patient=patient,
+        plan=plan,
+        kind=ClinicianAlert.Kind.CONFIRM_SCREENING,
+        message=message,
+        dedupe_key=dedupe_key,
+    )

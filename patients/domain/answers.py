@@ -7,7 +7,7 @@ all build an `IntakeAnswers` and hand it to `screen_intake`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 
 class Condition:
@@ -147,6 +147,45 @@ DATED_QUESTIONS: tuple[tuple[str, str], ...] = (
     ("fracture", "fracture_date"),
     ("surgery", "surgery_date"),
 )
+
+
+# The yes/no questions of the intake's warning signs (CLINICAL.md s.2 red flags). A patient
+# who answers yes to any of them is never held back by an unanswered questionnaire.
+RED_FLAG_QUESTIONS: tuple[str, ...] = (
+    "bladder_bowel_change",
+    "saddle_numbness",
+    "both_legs_symptoms",
+    "new_sexual_dysfunction",
+    "progressive_leg_weakness",
+    "foot_drop",
+    "night_pain",
+    "unexplained_weight_loss",
+    "fever",
+    "intravenous_drug_use",
+    "significant_trauma",
+)
+
+
+def reports_red_flag(answers: IntakeAnswers) -> bool:
+    """True if any warning-sign question is answered yes."""
+    return any(getattr(answers, question) for question in RED_FLAG_QUESTIONS)
+
+
+# An intake's blood pressure must have been measured within this many days before the
+# intake date (our choice): screening decides on it, so an old reading can't clear anyone.
+BP_MAX_AGE_DAYS = 30
+
+
+def bp_measured_recently(measured_on: date, *, today: date) -> bool:
+    """Measured on the intake day or at most `BP_MAX_AGE_DAYS` days before it."""
+    return measured_on >= today - timedelta(days=BP_MAX_AGE_DAYS)
+
+
+def bp_too_old_message(measured_on: date) -> str:
+    return (
+        f"The blood pressure was measured on {measured_on.day} {measured_on:%b %Y}, more than "
+        f"{BP_MAX_AGE_DAYS} days ago: measure it again and enter the new reading."
+    )
 
 
 # Plausible measured ranges: anything outside is a typing error, not a patient.

@@ -14,7 +14,14 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from patients.domain.answers import DATED_QUESTIONS, Condition, IntakeAnswers, Medication
+from patients.domain.answers import (
+    DATED_QUESTIONS,
+    Condition,
+    IntakeAnswers,
+    Medication,
+    reports_red_flag,
+)
+from patients.domain.emergency import DEFAULT_EMERGENCY_NUMBER, emergency_department
 
 INTAKE_VALID_DAYS = 90
 
@@ -41,6 +48,7 @@ class TableLimits:
 
     max_weight_kg: float = 136.0
     max_height_cm: float = 198.0
+    version: int | None = None  # the clinic's table-limits version, named in the evidence
 
 
 DEFAULT_TABLE_LIMITS = TableLimits()
@@ -264,7 +272,11 @@ class AboveLimit:
         cap = getattr(limits, self.limit)
         if _MEASURES[self.measure](answers) > cap:
             unit = _LIMIT_UNITS[self.measure]
-            return f"{_DESCRIBE[self.measure](answers)}, above the table limit of {cap:g} {unit}"
+            version = f" (table limits v{limits.version})" if limits.version else ""
+            return (
+                f"{_DESCRIBE[self.measure](answers)}, above the table limit of {cap:g} {unit}"
+                f"{version}"
+            )
         return None
 
 
@@ -380,10 +392,16 @@ _URGENT = Outcome.URGENT_REFERRAL
 _UNSAFE = Outcome.CONTRAINDICATED
 _REVIEW = Outcome.REVIEW_REQUIRED
 
+# Patient messages may name the patient's emergency services: these placeholders are
+# filled in at screening with the patient's number (`screen_intake(emergency_number=...)`).
+EMERGENCY_NUMBER = "{emergency_number}"
+EMERGENCY_DEPARTMENT = "{emergency_department}"
+
 _SEE_DOCTOR_TODAY = "Please contact your doctor or an urgent care service today."
 _GO_TO_EMERGENCY = (
     "With back pain this needs to be checked by a doctor straight away. "
-    "Please go to an emergency department (A&E) today."
+    f"Please go to {EMERGENCY_DEPARTMENT} today, or call emergency services on "
+    f"{EMERGENCY_NUMBER} if you can't get there."
 )
 _NOT_THE_TABLE = (
     "You will not use the inversion table, but your clinician can still plan exercises with you."
@@ -685,16 +703,33 @@ DEFAULT_RULE_SET = RuleSet(
 # --- Screening and what an outcome allows --------------------------------------------------
 
 
+def for_patient(message: str, emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> str:
+    """A patient message with the patient's emergency services named in it."""
+    return message.replace(EMERGENCY_DEPARTMENT, emergency_department(emergency_number)).replace(
+        EMERGENCY_NUMBER, emergency_number
+    )
+
+
 def screen_intake(
     answers: IntakeAnswers,
     *,
     rules: RuleSet = DEFAULT_RULE_SET,
     limits: TableLimits = DEFAULT_TABLE_LIMITS,
     today: date,
+    emergency_number: str = DEFAULT_EMERGENCY_NUMBER,
 ) -> Screening:
-    """Run every rule; the outcome is the most severe tier found, `cleared` if none."""
+    """Run every rule; the outcome is the most severe tier found, `cleared` if none.
+
+    Patient messages name `emergency_number`, the patient's own emergency services.
+    """
     findings = [
-        Finding(rule.code, rule.tier, evidence, rule.clinician_message, rule.patient_message)
+        Finding(
+            rule.code,
+            rule.tier,
+            evidence,
+            rule.clinician_message,
+            for_patient(rule.patient_message, emergency_number),
+        )
         for rule in rules.rules
         if (evidence := rule.condition.evaluate(answers, limits, today)) is not None
     ]
@@ -705,6 +740,53 @@ def screen_intake(
 
 def outcome_is_worse(new: Outcome | str, old: Outcome | str) -> bool:
     return Outcome(new).severity > Outcome(old).severity
+
+
+def questionnaire_required(answers: IntakeAnswers, *, today: date) -> bool:
+    """Must the intake carry an answered Oswestry section? Not with a red flag.
+
+    A patient who reports a warning sign, or whose answers screen urgent referral, is
+    screened at once whatever the questionnaire says: it is an outcome measure, not a
+    safety question, and must never hold a red flag back.
+    """
+    if reports_red_flag(answers):
+        return False
+    return screen_intake(answers, today=today).outcome is not Outcome.URGENT_REFERRAL
+
+
+class Decision(StrEnum):
+    """What becomes of a new screening next to the patient's current one."""
+
+    CURRENT = "current"  # it becomes the current screening at once
+    AWAITS_CONFIRMATION = "awaits_confirmation"  # stored; a clinician must confirm it
+
+
+def patient_screening_decision(
+    *,
+    new: Outcome | str,
+    current: Outcome | str | None,
+    current_valid_until: date | None,
+    today: date,
+) -> Decision:
+    """Patients escalate, clinicians clear: where a patient's own answers may take effect.
+
+    A patient's answers (portal, or the API as the patient) may make things stricter at
+    once, never looser. Unscreened: nothing to lower, the screening is current. A more
+    severe outcome is current at once. A less severe one waits for a clinician. So does
+    one no more severe than an expired current screening: renewing a lapsed screening is a
+    clinician's decision (CLINICAL.md s.1: an expired outcome pauses until they review it).
+    An equal outcome is current at once (a stricter record: findings added, and a
+    review_required override does not carry over), valid no longer than the current one.
+    """
+    if current is None:
+        return Decision.CURRENT
+    if outcome_is_worse(new, current):
+        return Decision.CURRENT
+    if outcome_is_worse(current, new):
+        return Decision.AWAITS_CONFIRMATION
+    if current_valid_until is None or today > current_valid_until:
+        return Decision.AWAITS_CONFIRMATION
+    return Decision.CURRENT
 
 
 def outcome_allows_inversion(outcome: Outcome | str, *, has_override: bool) -> bool:

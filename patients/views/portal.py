@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django_htmx.http import HttpResponseClientRedirect
 
 from clinic.audit import audit_record
+from patients.domain.answers import RED_FLAG_QUESTIONS
 from patients.forms import INTAKE_STEPS
 from patients.models import Channel, Patient
 from patients.portal_forms import (
@@ -40,6 +41,7 @@ from patients.portal_forms import (
 from patients.services import (
     IntakeMeasurements,
     answers_from_json,
+    intake_screening,
     intake_submit,
     patient_health_update,
     patient_reminder_settings_update,
@@ -329,7 +331,7 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 def _odi_change(percent, intake) -> str | None:
-    if intake is None:
+    if intake is None or intake.odi_percent is None:
         return None
     change = percent - intake.odi_percent
     return f"{change:+.1f} points".replace("-", "−")
@@ -351,7 +353,7 @@ def health_update(request: HttpRequest, patient: Patient) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            patient_health_update(
+            update = patient_health_update(
                 patient=patient,
                 changes=form.changes(),
                 by=request.user,
@@ -368,10 +370,9 @@ def health_update(request: HttpRequest, patient: Patient) -> HttpResponse:
                 patient,
                 "health_update_done.html",
                 {
-                    "screening": patient.current_screening,
+                    **_screening_context(patient, update),
                     "plan": plan,
                     "inversion_paused": bool(plan and plan.inversion_paused),
-                    "clinician_told": _clinician_told(patient),
                 },
             )
     return _render(request, patient, "health_update.html", {"form": form})
@@ -419,7 +420,7 @@ def intake(request: HttpRequest, patient: Patient) -> HttpResponse:
     today = timezone.localdate()
     cleaned = form.cleaned_data
     try:
-        intake_submit(
+        sent = intake_submit(
             patient=patient,
             answers=form.answers(today=today),
             measurements=IntakeMeasurements(
@@ -438,20 +439,20 @@ def intake(request: HttpRequest, patient: Patient) -> HttpResponse:
         return _intake_page(request, patient, form, _first_step_with_errors(form))
     request.session.pop(INTAKE_DRAFT, None)
     patient.refresh_from_db()
-    return _render(
-        request,
-        patient,
-        "intake_done.html",
-        {"screening": patient.current_screening, "clinician_told": _clinician_told(patient)},
-    )
+    return _render(request, patient, "intake_done.html", _screening_context(patient, sent))
 
 
-def _clinician_told(patient: Patient) -> bool:
-    """Whether the screening just recorded raised a clinician alert: the page says
-    "your clinician has been told" only then."""
+def _screening_context(patient: Patient, intake) -> dict:
+    """What the patient is told after sending answers: the screening that holds now,
+    whether their new answers wait for their clinician (they never loosen it alone), and
+    whether a clinician alert was raised (the page says "your clinician has been told"
+    only then)."""
     from programmes.screening_alerts import screening_told
 
-    return screening_told(patient.current_screening)
+    new = intake_screening(intake)
+    awaiting = new if new is not None and new.awaiting_confirmation else None
+    told = screening_told(awaiting or patient.current_screening)
+    return {"screening": patient.current_screening, "awaiting": awaiting, "clinician_told": told}
 
 
 def _first_step_with_errors(form: PortalIntakeForm) -> int:
@@ -478,6 +479,11 @@ def _intake_page(
             "steps": [(index, label) for index, (label, _) in enumerate(INTAKE_STEPS, start=1)],
             "step_count": len(INTAKE_STEPS),
             "is_odi_step": names[0].startswith("odi_"),
+            # A warning sign is screened at once: the questionnaire may stay unanswered.
+            "odi_optional": any(
+                (form.data if form.is_bound else form.initial).get(question) in (True, "on")
+                for question in RED_FLAG_QUESTIONS
+            ),
         },
     )
 

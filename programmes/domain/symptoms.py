@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from patients.domain.emergency import DEFAULT_EMERGENCY_NUMBER, emergency_department
+
 
 class Symptom:
     """Codes for a check-in's `symptoms`. Unknown codes are refused, never ignored."""
@@ -67,18 +69,32 @@ PAIN_ALERT_THRESHOLD = 7
 EXIT_ADVICE = (
     "Return upright slowly, over about 30 seconds, and rest for a moment before you stand up."
 )
-STOP_ADVICE = (
-    "Stop inverting now. Return upright slowly, over about 30 seconds, then sit or lie down "
-    "and rest. Do not invert again until the clinic has spoken to you. Contact the clinic "
-    "today. If you have chest pain that does not go away, or you feel very unwell, call "
-    "emergency services now."
-)
-URGENT_REFERRAL_ADVICE = (
-    "These symptoms can be a sign of pressure on the nerves at the base of the spine, which "
-    "needs treatment quickly. Seek urgent medical care today: go to A&E (the emergency "
-    "department) or call emergency services. Do not wait for your next appointment, and do "
-    "not invert again until a doctor has examined you."
-)
+
+
+def stop_advice(emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> str:
+    """What a patient with a stop symptom is told, naming their own emergency number."""
+    return (
+        "Stop inverting now. Return upright slowly, over about 30 seconds, then sit or lie "
+        "down and rest. Do not invert again until the clinic has spoken to you. Contact the "
+        "clinic today. If you have chest pain that does not go away, or you feel very unwell, "
+        f"call emergency services on {emergency_number} now."
+    )
+
+
+def urgent_referral_advice(emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> str:
+    """What a patient with a red-flag symptom is told, naming their own emergency number."""
+    return (
+        "These symptoms can be a sign of pressure on the nerves at the base of the spine, "
+        "which needs treatment quickly. Seek urgent medical care today: go to "
+        f"{emergency_department(emergency_number)} or call emergency services on "
+        f"{emergency_number}. Do not wait for your next appointment, and do not invert again "
+        "until a doctor has examined you."
+    )
+
+
+# The advice as a United Kingdom (999) patient reads it.
+STOP_ADVICE = stop_advice("999")
+URGENT_REFERRAL_ADVICE = urgent_referral_advice("999")
 
 
 @dataclass(frozen=True)
@@ -93,11 +109,16 @@ class SymptomAssessment:
     mild_codes: frozenset[str]
     stop_advice: str | None
     urgent_referral_advice: str | None
+    # The number the advice names (the patient's own, else their clinic's).
+    emergency_number: str = DEFAULT_EMERGENCY_NUMBER
 
 
-def classify_symptoms(codes: Iterable[str]) -> SymptomAssessment:
+def classify_symptoms(
+    codes: Iterable[str], emergency_number: str = DEFAULT_EMERGENCY_NUMBER
+) -> SymptomAssessment:
     """Sort reported symptom codes into stop, red-flag and mild.
 
+    The advice names `emergency_number`, the patient's (`Patient.emergency_phone`).
     Raises `ValueError` on an unknown code: a symptom silently dropped could be a stop one.
     """
     reported = frozenset(codes)
@@ -114,8 +135,9 @@ def classify_symptoms(codes: Iterable[str]) -> SymptomAssessment:
         stop_codes=stop_codes,
         red_flag_codes=red_flag_codes,
         mild_codes=mild_codes,
-        stop_advice=STOP_ADVICE if stop_codes else None,
-        urgent_referral_advice=URGENT_REFERRAL_ADVICE if red_flag_codes else None,
+        stop_advice=stop_advice(emergency_number) if stop_codes else None,
+        urgent_referral_advice=urgent_referral_advice(emergency_number) if red_flag_codes else None,
+        emergency_number=emergency_number,
     )
 
 

@@ -26,7 +26,7 @@ from clinic.models import AuditEvent
 from programmes import services
 from programmes.models import Plan
 from tests.api.conftest import ROLES, World
-from tests.factories import REVIEW, screen
+from tests.factories import CONTRAINDICATED, REVIEW, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +72,26 @@ def advanced_plan(w) -> None:
 
 def review_required(w) -> None:
     screen(w.patient_a, **REVIEW)
+
+
+def overridden(w) -> None:
+    from patients import services as patient_services
+
+    screening = screen(w.patient_a, **REVIEW)
+    patient_services.screening_override_record(
+        screening=screening, clinician=w.patient_a.clinician, reason="BP rechecked", channel="api"
+    )
+
+
+def awaiting_confirmation(w) -> dict:
+    """Patient A's own answers (no longer pregnant) wait for a clinician's confirmation."""
+    from patients import services as patient_services
+
+    screen(w.patient_a, **CONTRAINDICATED)
+    patient_services.patient_health_update(
+        patient=w.patient_a, changes={"pregnant": False}, by=w.patient_a.user, channel="portal"
+    )
+    return {"id": w.patient_a.screenings.get(awaiting_confirmation=True).pk}
 
 
 def intake_body(w) -> dict:
@@ -135,11 +155,20 @@ API: dict[tuple[str, str], Row] = {
         body=lambda w: {"reason": "Blood pressure rechecked 128/82"},
         setup=review_required,
     ),
+    ("POST", f"{V1}/patients/{{id}}/screening/override/revoke/"): Row(
+        expect(401, 403, 404, 200, 404, 403, 200),
+        patient_a,
+        body=lambda w: {"reason": "Blood pressure now 165/100"},
+        setup=overridden,
+    ),
     ("GET", f"{V1}/intakes/"): Row(CLINICAL_LIST),
     ("GET", f"{V1}/intakes/{{id}}/"): Row(CLINICAL_A, lambda w: {"id": w.intake_a.pk}),
     ("GET", f"{V1}/screenings/"): Row(CLINICAL_LIST),
     ("GET", f"{V1}/screenings/{{id}}/"): Row(
         CLINICAL_A, lambda w: {"id": w.patient_a.current_screening_id}
+    ),
+    ("POST", f"{V1}/screenings/{{id}}/confirm/"): Row(
+        expect(401, 403, 404, 200, 404, 403, 200), setup=awaiting_confirmation
     ),
     ("GET", f"{V1}/plans/"): Row(READ_ALL),
     ("POST", f"{V1}/plans/"): Row(
