@@ -812,13 +812,14 @@ def patient_red_flag_report(*, patient: Patient, note: str, by, channel: str) ->
     """A red-flag symptom reported outside an intake (a check-in): urgent referral at once.
 
     The patient stays in urgent referral until a clinician records a referral whose
-    outcome excludes serious pathology (`referral_result_record`). True if newly set.
+    outcome excludes serious pathology (`referral_result_record`). Each report moves the
+    time to now, so only a referral recorded after the latest red flag can clear it.
+    True if newly set.
     """
     patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
-    if patient.red_flag_reported_at is not None:
-        return False
+    newly = patient.red_flag_reported_at is None
     patient.red_flag_reported_at = timezone.now()
-    patient.red_flag_note = note
+    patient.red_flag_note = note if newly else f"{patient.red_flag_note}\n{note}".strip()
     patient.save(update_fields=["red_flag_reported_at", "red_flag_note", "updated_at"])
     audit_record(
         actor=by,
@@ -830,7 +831,7 @@ def patient_red_flag_report(*, patient: Patient, note: str, by, channel: str) ->
         summary="Red flag reported: urgent referral required",
         changes={"red_flag": True},
     )
-    return True
+    return newly
 
 
 def screening_status(patient: Patient) -> gate.ScreeningStatus:

@@ -448,6 +448,11 @@ def checkin_input_from(raw) -> tuple[checkins.CheckInInput, dict[str, str]]:
     Symptoms are read first and leniently (every known code in the list counts), so a
     stop symptom is never lost to another field's error.
     """
+    if hasattr(raw, "getlist"):  # form or multipart: every value of a repeated key counts
+        raw = {
+            key: values if key in ("symptoms", "exercise_ids") else values[-1]
+            for key, values in raw.lists()
+        }
     if not hasattr(raw, "get"):
         raw = {}
     body = CheckInCreateSerializer(data=raw)

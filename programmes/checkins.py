@@ -196,8 +196,15 @@ def checkin_submit(
     errors, inversion_step = _refusals(data, now, refused or {})
     if errors:
         first = _first_checkin(patient, data.idempotency_key)
-        if first is not None:  # a repeat: the first one stands, whatever this one carried
-            return first
+        if first is not None:  # a repeat: the first one stands, never at a new symptom's cost
+            return _repeat(
+                first,
+                patient=patient,
+                plan=plan,
+                assessment=assessment,
+                by=getattr(request, "user", None),
+                channel=channel,
+            )
         if not assessment.stop:
             raise ValidationError(errors)
 
@@ -211,14 +218,22 @@ def checkin_submit(
             step=inversion_step,
             today=today,
         )
-        if checkin is None:  # the key raced in from another request: that one stands
+        if checkin is None:  # the key was seen (a repeat, or it raced in): that one stands
             existing = CheckIn.objects.get(patient=patient, idempotency_key=data.idempotency_key)
-            return CheckInResult(
+            first = CheckInResult(
                 existing,
                 False,
                 classify_symptoms(existing.symptoms, patient.emergency_phone),
                 False,
                 False,
+            )
+            return _repeat(
+                first,
+                patient=patient,
+                plan=plan,
+                assessment=assessment,
+                by=getattr(request, "user", None),
+                channel=channel,
             )
         audit_record(
             actor=getattr(request, "user", None),
@@ -276,6 +291,42 @@ def checkin_submit(
         went_back,
         refused=errors,
         clinician_alerted=told or assessment.stop,
+    )
+
+
+def _repeat(
+    first: CheckInResult,
+    *,
+    patient: Patient,
+    plan: Plan | None,
+    assessment: SymptomAssessment,
+    by,
+    channel: str,
+) -> CheckInResult:
+    """A key seen before: the first check-in stands, but a stop symptom it did not carry
+    is added to it and acted on now (a retry must never lose chest pain)."""
+    stored = first.checkin
+    new_codes = set(assessment.stop_codes) - set(stored.symptoms)
+    if not new_codes:
+        return first
+    stored.symptoms = sorted(set(stored.symptoms) | set(assessment.stop_codes))
+    stored.save(update_fields=["symptoms"])
+    paused, _ = _act_on_stop(
+        patient=patient,
+        plan=plan,
+        assessment=classify_symptoms(new_codes, patient.emergency_phone),
+        day=stored.local_date,
+        key=f"{stored.idempotency_key}:{','.join(sorted(new_codes))}",
+        by=by,
+        channel=channel,
+    )
+    return CheckInResult(
+        stored,
+        False,
+        classify_symptoms(stored.symptoms, patient.emergency_phone),
+        paused,
+        False,
+        clinician_alerted=True,
     )
 
 
@@ -352,7 +403,7 @@ def _act_on_stop(
     plan: Plan | None,
     assessment: SymptomAssessment,
     day: date,
-    key: uuid.UUID | None,
+    key: uuid.UUID | str | None,
     by,
     channel: str,
 ) -> tuple[bool, bool]:

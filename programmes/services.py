@@ -375,6 +375,15 @@ def plan_resume(
             plan.inversion_paused = False
             plan.inversion_pause_cause = PauseCause.NONE
             fields += ["inversion_paused", "inversion_pause_cause"]
+    elif not permission.inversion and (
+        plan.current_step_id is not None or _has_inversion_exercise(plan)
+    ):
+        # Resumed while today's permission refuses inversion (a lapse the sweep has not
+        # reached): the exercises go on, inversion stays paused.
+        plan.inversion_paused = True
+        plan.inversion_pause_cause = PauseCause.SCREENING
+        plan.pause_reason = f"Screening: {permission.reason}"
+        fields += ["inversion_paused", "inversion_pause_cause", "pause_reason"]
     if was_paused and not plan.inversion_paused:
         plan.pause_reason = ""
         fields.append("pause_reason")

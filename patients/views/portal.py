@@ -184,19 +184,24 @@ def checkin(request: HttpRequest, patient: Patient) -> HttpResponse:
                     current_step=plan_now.current_step if plan_now else None,
                 )
                 return _render(request, patient, template, context)
-            messages.success(request, _checkin_thanks(checkin, result.created))
+            messages.success(request, _checkin_thanks(checkin, result))
             url = reverse("portal:history")
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     return _render(request, patient, template, context)
 
 
-def _checkin_thanks(checkin: CheckIn, created: bool) -> str:
-    if not created:
+def _checkin_thanks(checkin: CheckIn, result) -> str:
+    if not result.created:
         return "That check-in was already saved: it is not counted twice."
     day = checkin.local_date
     text = f"Check-in saved for {day:%A} {day.day} {day:%B}. Thank you."
     if pain_needs_alert(checkin.pain_before, checkin.pain_after):
-        text += " Your pain score is 7 or more, so your clinician has been told."
+        # Told only when an alert stands for it (not when today's was already handled).
+        text += (
+            " Your pain score is 7 or more, so your clinician has been told."
+            if result.clinician_alerted
+            else " Your pain score is 7 or more: your clinician will see it."
+        )
     if checkin.symptoms:
         text += " Your clinician will see the symptoms you reported."
     return text

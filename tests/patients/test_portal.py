@@ -437,7 +437,7 @@ def test_progress_names_no_inversion_step_once_the_screening_has_lapsed(cleared,
     assert plan.inversion_active  # only the gate stands between the patient and the table
     html = signed_in(patient).get("/progress/").content.decode()
     # A lapsed screening allows no programme at all until a clinician reviews it.
-    assert "Your clinician needs to review your health answers" in html
+    assert "Inversion is not allowed at the moment" in html
     assert "step 1 of 5" not in html and "20°" not in html and "Next:" not in html
 
 

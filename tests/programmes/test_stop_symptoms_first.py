@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from programmes import services
@@ -246,3 +247,58 @@ def test_portal_lapsed_screening_with_inversion_posted_and_a_stop_symptom(patien
     assert response.status_code == 200
     assert "Stop inverting now" in response.content.decode()
     assert_acted_on(patient, "palpitations")
+
+
+def test_api_form_encoded_stop_symptom_is_not_lost_to_a_later_code(patient):
+    """Form data repeats `symptoms`; every value counts, not only the last."""
+    client = APIClient()
+    client.force_authenticate(patient.user)
+    response = client.post(
+        "/api/v1/me/checkins/",
+        {
+            "idempotency_key": str(uuid.uuid4()),
+            "completion": "bogus",
+            "symptoms": ["chest_pain", "dizziness"],
+        },
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert_acted_on(patient, "chest_pain")
+
+
+def test_a_stop_symptom_sent_again_under_a_used_key_is_acted_on(patient):
+    """A retry or an edit under the same key keeps the first check-in, never losing the
+    stop symptom the first one did not carry."""
+    client = APIClient()
+    client.force_authenticate(patient.user)
+    key = str(uuid.uuid4())
+    first = client.post(
+        "/api/v1/me/checkins/",
+        {"idempotency_key": key, "completion": "not_done"},
+        format="json",
+    )
+    assert first.status_code == 201
+    again = client.post(
+        "/api/v1/me/checkins/",
+        {"idempotency_key": key, "completion": "not_done", "symptoms": ["fainting"]},
+        format="json",
+    )
+    assert again.status_code == 200
+    assert again.json()["clinician_alerted"] is True
+    assert_acted_on(patient, "fainting")
+
+
+def test_the_portal_claims_the_clinician_was_told_of_high_pain_only_when_an_alert_stands(
+    patient,
+):
+    client = Client()
+    client.force_login(patient.user, backend="django.contrib.auth.backends.ModelBackend")
+    body = portal_body("dizziness", pain_after="8", symptoms=[], inversion_angle_deg=REMOVED)
+    body.pop("held_minutes"), body.pop("held_seconds")
+    first = client.post("/checkin/", body, follow=True).content.decode()
+    assert "so your clinician has been told" in first
+    ClinicianAlert.objects.filter(patient=patient).update(acknowledged_at=timezone.now())
+    body["idempotency_key"] = str(uuid.uuid4())
+    second = client.post("/checkin/", body, follow=True).content.decode()
+    assert "so your clinician has been told" not in second
+    assert "your clinician will see it" in second
