@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -49,7 +49,7 @@ def inversion_template():
     return ProgrammeTemplate.objects.get(name="Progressive inversion (default)")
 
 
-def running_inversion_plan(patient, template) -> Plan:
+def running_inversion_plan(patient, template, *, days_in: int = 0) -> Plan:
     """An active plan at step 1, with the shipped and a clinic's own inversion exercises."""
     plan = services.plan_create_from_template(
         patient=patient, template=template, by=patient.clinician
@@ -64,47 +64,64 @@ def running_inversion_plan(patient, template) -> Plan:
     shipped = Exercise.objects.get(slug="inversion-table-session")
     PlanExercise.objects.create(plan=plan, exercise=clinic_own, order=90)
     PlanExercise.objects.create(plan=plan, exercise=shipped, order=91)
-    return services.plan_activate(plan=plan, by=patient.clinician)
+    if not days_in:
+        return services.plan_activate(plan=plan, by=patient.clinician)
+    # A plan activated `days_in` days ago (a running plan's start date never moves, so it
+    # is made active with its start already in the past).
+    started = patient_today(patient) - timedelta(days=days_in)
+    Plan.objects.filter(pk=plan.pk).update(
+        status=PlanStatus.ACTIVE,
+        start_date=started,
+        step_started_on=started,
+        current_step=plan.inversion_steps.order_by("order").first(),
+        auto_advance=True,
+    )
+    plan.refresh_from_db()
+    return plan
 
 
 def _yesterday(patient):
     return patient_today(patient) - timedelta(days=1)
 
 
-def contraindicated(patient):
+def contraindicated(patient, monkeypatch):
     patient_services.patient_health_update(
         patient=patient, changes={"pregnant": True}, by=patient.user, channel="portal"
     )
 
 
-def review_without_override(patient):
+def review_without_override(patient, monkeypatch):
     screen(patient, **REVIEW)
 
 
-def override_expired(patient):
-    """Review required with an override whose last day was yesterday (sweep not yet run)."""
-    patient.current_screening.override.__class__.objects.filter(
-        screening=patient.current_screening
-    ).update(expires_on=_yesterday(patient))
+def _move_clock_past_valid_until(patient, monkeypatch):
+    """Time passes to the day after the screening's (and its override's) last valid day.
+    A screening is never edited (PostgreSQL refuses it), so the clock moves instead; the
+    hourly sweep has not yet run."""
+    ahead = patient.current_screening.valid_until - patient_today(patient) + timedelta(days=1)
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + ahead)
 
 
-def override_revoked(patient):
-    patient.current_screening.override.__class__.objects.filter(
-        screening=patient.current_screening
-    ).update(revoked_at=timezone.now())
+def override_expired(patient, monkeypatch):
+    _move_clock_past_valid_until(patient, monkeypatch)
 
 
-def urgent_referral(patient):
+def override_revoked(patient, monkeypatch):
+    patient_services.screening_override_revoke(
+        override=patient.current_screening.override,
+        by=patient.clinician,
+        reason="GP withdrew the approval",
+        channel="admin",
+    )
+
+
+def urgent_referral(patient, monkeypatch):
     screen(patient, **URGENT)
 
 
-def screening_lapsed(patient):
-    screening = patient.current_screening
-    screening.__class__.objects.filter(pk=screening.pk).update(valid_until=_yesterday(patient))
-
-
-def unscreened(patient):
-    type(patient).objects.filter(pk=patient.pk).update(current_screening=None)
+def screening_lapsed(patient, monkeypatch):
+    _move_clock_past_valid_until(patient, monkeypatch)
 
 
 def _checkin(patient, code):
@@ -117,11 +134,11 @@ def _checkin(patient, code):
     )
 
 
-def stop_paused(patient):
+def stop_paused(patient, monkeypatch):
     _checkin(patient, "chest_pain")
 
 
-def red_flag_at_checkin(patient):
+def red_flag_at_checkin(patient, monkeypatch):
     _checkin(patient, "saddle_numbness")
 
 
@@ -131,7 +148,6 @@ STATES: dict[str, Callable] = {
     "override expired": override_expired,
     "override revoked": override_revoked,
     "urgent referral": urgent_referral,
-    "unscreened": unscreened,
     "screening lapsed": screening_lapsed,
     "stop-paused": stop_paused,
     "red flag at check-in": red_flag_at_checkin,
@@ -140,7 +156,7 @@ NEEDS_OVERRIDE = {"override expired", "override revoked"}
 
 
 @pytest.fixture(params=list(STATES), ids=list(STATES))
-def forbidden(request, inversion_template):
+def forbidden(request, inversion_template, monkeypatch):
     """A patient on a running inversion plan, then put in one forbidding state."""
     patient = patient_with_portal()
     screening = screen(patient, **(REVIEW if request.param in NEEDS_OVERRIDE else {}))
@@ -148,21 +164,17 @@ def forbidden(request, inversion_template):
         patient_services.screening_override_record(
             screening=screening, clinician=patient.clinician, reason="GP agreed", channel="admin"
         )
-    plan = ready_to_advance(patient, running_inversion_plan(patient, inversion_template))
+    plan = ready_to_advance(patient, inversion_template)
     patient.refresh_from_db()
-    STATES[request.param](patient)
+    STATES[request.param](patient, monkeypatch)
     patient.refresh_from_db()
     return patient, Plan.objects.get(pk=plan.pk)
 
 
-def ready_to_advance(patient, plan) -> Plan:
+def ready_to_advance(patient, template) -> Plan:
     """Ten days in, automatic advance on, and tolerated sessions on four distinct days:
     everything progression needs to advance, but the permission."""
-    ten_days_ago = patient_today(patient) - timedelta(days=10)
-    Plan.objects.filter(pk=plan.pk).update(
-        auto_advance=True, start_date=ten_days_ago, step_started_on=ten_days_ago
-    )
-    plan.refresh_from_db()
+    plan = running_inversion_plan(patient, template, days_in=10)
     _tolerated_days(patient, plan)
     return plan
 
@@ -171,7 +183,7 @@ def test_control_a_cleared_patient_in_the_same_set_up_does_advance(inversion_tem
     """The set-up is enough to advance: the refusals below are the permission's."""
     patient = patient_with_portal()
     screen(patient)
-    plan = ready_to_advance(patient, running_inversion_plan(patient, inversion_template))
+    plan = ready_to_advance(patient, inversion_template)
     services.progression_evaluate(plan_id=plan.pk)
     plan.refresh_from_db()
     assert plan.current_step.order == 1
@@ -409,11 +421,29 @@ def test_the_expiry_sweep_pauses_inversion_in_the_patients_own_date(state, inver
         )
     plan = running_inversion_plan(patient, inversion_template)
     patient.refresh_from_db()
-    type(screening).objects.filter(pk=screening.pk).update(valid_until=_yesterday(patient))
-    if state in NEEDS_OVERRIDE:
-        type(screening.override).objects.filter(screening=screening).update(
-            expires_on=_yesterday(patient)
+    # The sweep runs at the first instant of the day after the last valid day, New York time.
+    last_day = screening.valid_until
+    assert (
+        patient_services.screening_expiry_sweep(
+            now=timezone.make_aware(datetime.combine(last_day, time(23, 59)), patient.zone)
         )
-    patient_services.screening_expiry_sweep()
+        == 0
+    )
+    patient_services.screening_expiry_sweep(
+        now=timezone.make_aware(
+            datetime.combine(last_day + timedelta(days=1), time(0, 1)), patient.zone
+        )
+    )
     plan.refresh_from_db()
     assert plan.inversion_paused
+
+
+def test_an_unscreened_patient_is_assigned_nothing_and_shown_nothing(inversion_template):
+    """Unscreened with a running plan can't be: PostgreSQL refuses it (test_database_guard)."""
+    patient = patient_with_portal()
+    with pytest.raises(ValidationError):
+        services.plan_create_from_template(
+            patient=patient, template=inversion_template, by=patient.clinician
+        )
+    assert_no_inversion_in(portal(patient).get("/").content.decode())
+    assert api(patient.user).get("/api/v1/me/today/").json()["inversion"] is None

@@ -40,12 +40,13 @@ def patient():
     return patient
 
 
-def lapse(patient) -> None:
+def lapse(patient, monkeypatch) -> None:
     """The screening lapsed yesterday and the hourly sweep has not run: inversion is still
-    running on the plan, but today's permission refuses inversion fields."""
-    screening = patient.current_screening
-    screening.valid_until = patient_today(patient) - timedelta(days=1)
-    screening.save(update_fields=["valid_until"])
+    running on the plan, but today's permission refuses inversion fields. A screening is
+    never edited, so the clock moves to the day after its last valid day."""
+    ahead = patient.current_screening.valid_until - patient_today(patient) + timedelta(days=1)
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + ahead)
 
 
 def api_body(code: str, **overrides) -> dict:
@@ -122,10 +123,10 @@ def assert_acted_on(patient, code: str) -> None:
     ids=[row[0] for row in API_INVALID],
 )
 def test_api_stop_symptom_with_an_invalid_field_pauses_and_alerts(
-    patient, code, overrides, field, setup
+    patient, code, overrides, field, setup, monkeypatch
 ):
     if setup is not None:
-        setup(patient)
+        setup(patient, monkeypatch)
     client = APIClient()
     client.force_authenticate(patient.user)
     data = api_body(code, **_resolve(overrides, code, patient))
@@ -238,9 +239,9 @@ def test_portal_stop_symptom_with_a_form_error_pauses_alerts_and_shows_advice(
     assert_acted_on(patient, code)
 
 
-def test_portal_lapsed_screening_with_inversion_posted_and_a_stop_symptom(patient):
+def test_portal_lapsed_screening_with_inversion_posted_and_a_stop_symptom(patient, monkeypatch):
     """The form was loaded while inversion was allowed; it lapsed before the post."""
-    lapse(patient)
+    lapse(patient, monkeypatch)
     client = Client()
     client.force_login(patient.user, backend="django.contrib.auth.backends.ModelBackend")
     response = client.post("/checkin/", portal_body("palpitations"))
