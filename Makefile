@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.t
 PORT ?= 8000
 # Tests use their own Redis database so a running `make run` is never disturbed.
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# pytest-xdist processes (each has its own test database).
+TEST_WORKERS ?= 2
 
 .PHONY: help install run codes test lint format bench chromium migrations-check clean
 
@@ -49,7 +51,7 @@ codes: install
 	@DEBUG=true $(PY) manage.py demo_data --codes
 
 test: install chromium
-	REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
