@@ -126,7 +126,8 @@ def test_worker_killed_mid_batch_then_restarted_sends_every_reminder_once(celery
 def test_redis_stopped_and_started_mid_batch_still_sends_every_reminder_once(
     celery_processes, throwaway_redis
 ):
-    enrol_many(1000, daytime_zone())
+    # Enough rows that the batch outlasts the moment Redis stops, on a loaded machine too.
+    enrol_many(4000, daytime_zone())
     celery_processes("worker", redis_url=throwaway_redis.url, args=("--concurrency", "2"))
     sweep_in_subprocess(throwaway_redis.url)
     wait_until(lambda: sent() >= 150, 60, "the batch to start")
@@ -135,11 +136,11 @@ def test_redis_stopped_and_started_mid_batch_still_sends_every_reminder_once(
     in_flight = sent()
     clock.sleep(2)
     throwaway_redis.start()  # empty: the queued batches are gone with it
-    assert in_flight < 1000, "the batch finished before Redis stopped: nothing was tested"
+    assert in_flight < 4000, "the batch finished before Redis stopped: nothing was tested"
     sweep_in_subprocess(throwaway_redis.url, "--requeue-after", "0")
-    wait_until(lambda: sent() == 1000, 120, "every reminder")
+    wait_until(lambda: sent() == 4000, 240, "every reminder")
     clock.sleep(1)
-    assert_each_sent_exactly_once(1000)
+    assert_each_sent_exactly_once(4000)
 
 
 def test_two_beat_processes_send_once_per_patient(celery_processes):
