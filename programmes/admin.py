@@ -745,6 +745,7 @@ class ClinicianAlertAdmin(ClinicScopedAdmin):
         "plan",
         "message",
         "emailed_at",
+        "emailed_to",
         "acknowledged_at",
         "acknowledged_by",
     ]

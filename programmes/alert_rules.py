@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from programmes.adherence import _grid
+from programmes.alerts import alerts_unsent
 from programmes.domain.adherence import (
     DROPPED_DAYS,
     LOW_ADHERENCE_ALERT,
@@ -107,6 +108,8 @@ def alert_sweep(*, now: datetime | None = None) -> int:
             },
         )
         ids += [row[0] for row in cursor.fetchall()]
-        for alert_id in ids:
+        # Alerts raised earlier whose e-mail hasn't gone yet are tried again.
+        unsent = alerts_unsent(now=now)
+        for alert_id in ids + unsent:
             transaction.on_commit(lambda alert_id=alert_id: alert_email.delay(alert_id))
     return len(ids)

@@ -3,6 +3,9 @@ acknowledged once (audited)."""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
@@ -10,8 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.audit import audit_record
+from clinic.models import Membership
 from patients.models import Patient
 from programmes.models import ClinicianAlert, Plan
+
+logger = logging.getLogger(__name__)
 
 # Alerts about the patient's safety: they head the at-risk report until acknowledged.
 SAFETY_KINDS: tuple[str, ...] = (
@@ -69,8 +75,29 @@ def alert_email_text(alert: ClinicianAlert) -> tuple[str, str]:
     return f"[Inverto] {alert.get_kind_display()}: {patient}", body
 
 
+def alert_recipients(patient: Patient) -> list[str]:
+    """Who is e-mailed: the responsible clinician; failing an active one with an address,
+    every active clinician and clinic administrator of the clinic who has one."""
+    clinician = patient.clinician
+    if clinician.is_active and clinician.email:
+        return [clinician.email]
+    emails = (
+        Membership.objects.clinicians()
+        .filter(clinic_id=patient.clinic_id, user__is_active=True)
+        .exclude(user__email="")
+        .order_by("user__email")
+        .values_list("user__email", flat=True)
+        .distinct()
+    )
+    return list(emails)
+
+
 def alert_send_email(*, alert_id: int) -> bool:
-    """Send the alert to the patient's clinician unless it was already sent. True if sent."""
+    """Send the alert to the clinic unless it was already sent. True if sent.
+
+    The alert is marked sent only once a message has gone to at least one person; when
+    nobody at the clinic has an address it stays unsent, and the alert sweep tries again.
+    """
     with transaction.atomic():
         alert = (
             ClinicianAlert.objects.select_for_update(skip_locked=True, of=("self",))
@@ -80,15 +107,33 @@ def alert_send_email(*, alert_id: int) -> bool:
         )
         if alert is None:  # already sent, or another worker has it
             return False
-        clinician = alert.patient.clinician
-        if clinician.email:
-            subject, body = alert_email_text(alert)
-            send_mail(
-                subject=subject, message=body, from_email=None, recipient_list=[clinician.email]
+        recipients = alert_recipients(alert.patient)
+        if not recipients:
+            logger.error(
+                "Alert %s for patient %s: no clinician of clinic %s has an e-mail address",
+                alert.pk,
+                alert.patient_id,
+                alert.clinic_id,
             )
+            return False
+        subject, body = alert_email_text(alert)
+        send_mail(subject=subject, message=body, from_email=None, recipient_list=recipients)
         alert.emailed_at = timezone.now()
-        alert.save(update_fields=["emailed_at"])
+        alert.emailed_to = ", ".join(recipients)
+        alert.save(update_fields=["emailed_at", "emailed_to"])
     return True
+
+
+def alerts_unsent(*, now, within: timedelta = timedelta(days=2)) -> list[int]:
+    """Alerts whose e-mail hasn't gone (no recipient then, or the task was lost)."""
+    return list(
+        ClinicianAlert.objects.filter(
+            emailed_at__isnull=True,
+            acknowledged_at__isnull=True,
+            created_at__gte=now - within,
+            created_at__lt=now - timedelta(minutes=5),
+        ).values_list("pk", flat=True)
+    )
 
 
 @transaction.atomic

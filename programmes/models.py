@@ -540,6 +540,8 @@ class ClinicianAlert(models.Model):
     dedupe_key = models.CharField(max_length=120, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # Who the e-mail went to: the responsible clinician, or the clinic's other clinicians.
+    emailed_to = models.TextField(blank=True, default="", db_default="")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

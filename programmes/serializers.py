@@ -571,6 +571,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "message",
             "created_at",
             "emailed_at",
+            "emailed_to",
             "acknowledged_at",
             "acknowledged_by",
         ]
@@ -582,7 +583,8 @@ class AlertSerializer(serializers.ModelSerializer):
             kind="What happened: stop_symptom, red_flag, high_pain, no_checkin, …",
             message="What happened, in words.",
             created_at="When it was raised.",
-            emailed_at="When the clinician was e-mailed; null until sent.",
+            emailed_at="When the clinic was e-mailed; null until sent.",
+            emailed_to="Who was e-mailed: the responsible clinician, else the clinic's others.",
             acknowledged_at="When a clinician acknowledged it; null while open.",
             acknowledged_by="Who acknowledged it (user id).",
         )

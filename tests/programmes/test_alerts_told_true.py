@@ -9,18 +9,20 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, Role
 from programmes import reports, services
-from programmes.alerts import alert_acknowledge, alert_send_email
+from programmes.alert_rules import alert_sweep
+from programmes.alerts import alert_acknowledge, alert_send_email, alerts_unsent
 from programmes.domain.permission import INVERSION_CATEGORY
 from programmes.models import ClinicianAlert, Exercise, PlanExercise, ProgrammeTemplate
 from programmes.tasks import alert_email
-from tests.factories import otp_login, patient_with_portal, screen
+from tests.factories import clinician, member, otp_login, patient_with_portal, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -525,3 +527,55 @@ def test_a_real_worker_emails_the_stop_symptom_alert_once(celery_processes):
     log = worker.log_path.read_text()
     assert log.count(f"To: {patient.clinician.email}") == 1
     assert f"https://c.example/admin/patients/patient/{patient.pk}/change/" in log
+
+
+def test_an_alert_for_a_clinician_without_an_address_goes_to_the_clinics_other_clinicians(
+    mailoutbox,
+):
+    patient = inverting_patient()
+    get_user_model().objects.filter(pk=patient.clinician_id).update(email="")
+    colleague = clinician(patient.clinic)
+    admin = member(Role.CLINIC_ADMIN, patient.clinic)
+    member(Role.STAFF, patient.clinic)  # front desk: not a clinical recipient
+    clinician()  # another clinic's clinician: never
+    api_checkin(patient, "chest_pain")
+    alert = ClinicianAlert.objects.get(patient=patient, kind=Kind.STOP_SYMPTOM)
+    assert alert_send_email(alert_id=alert.pk) is True
+    assert len(mailoutbox) == 1
+    assert sorted(mailoutbox[0].to) == sorted([colleague.email, admin.email])
+    alert.refresh_from_db()
+    assert alert.emailed_at is not None
+    assert alert.emailed_to == ", ".join(sorted([colleague.email, admin.email]))
+
+
+def test_an_inactive_responsible_clinician_is_not_the_only_one_told(mailoutbox):
+    patient = inverting_patient()
+    get_user_model().objects.filter(pk=patient.clinician_id).update(is_active=False)
+    colleague = clinician(patient.clinic)
+    api_checkin(patient, "chest_pain")
+    alert = ClinicianAlert.objects.get(patient=patient, kind=Kind.STOP_SYMPTOM)
+    assert alert_send_email(alert_id=alert.pk) is True
+    assert mailoutbox[0].to == [colleague.email]
+
+
+def test_an_alert_nobody_can_receive_stays_unsent_and_the_sweep_tries_again(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    patient = inverting_patient()
+    get_user_model().objects.filter(pk=patient.clinician_id).update(email="")
+    api_checkin(patient, "chest_pain")
+    alert = ClinicianAlert.objects.get(patient=patient, kind=Kind.STOP_SYMPTOM)
+    assert alert_send_email(alert_id=alert.pk) is False
+    alert.refresh_from_db()
+    assert alert.emailed_at is None and alert.emailed_to == ""
+    assert mailoutbox == []
+    # Someone at the clinic gets an address; the next sweep sends the waiting alert.
+    colleague = clinician(patient.clinic)
+    later = timezone.now() + timedelta(minutes=10)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        alert_sweep(now=later)
+    assert alert.pk in alerts_unsent(now=later)
+    assert callbacks  # the sweep queued the e-mail again
+    assert alert_email.apply(args=[alert.pk]).get() is True
+    assert mailoutbox[0].to == [colleague.email]
+    assert alerts_unsent(now=later) == []
