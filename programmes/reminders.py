@@ -238,6 +238,15 @@ def _context(rows: list[ReminderDelivery]) -> tuple[dict[int, TreatmentToday], s
     return plans, checked_in
 
 
+NOTHING_PRESCRIBED = "no longer due: nothing is prescribed today"
+
+
+def _something_prescribed(treatment: TreatmentToday | None) -> bool:
+    # Asked at send time: a patient referred, paused or unscreened since the row was made
+    # is not nudged towards a session they may not do.
+    return treatment is not None and treatment.permission.programme
+
+
 def _send_chunk(delivery_ids: list[int]) -> list[int]:
     with transaction.atomic():
         rows = _claim(delivery_ids)
@@ -248,6 +257,8 @@ def _send_chunk(delivery_ids: list[int]) -> list[int]:
         for row in rows:
             if row.patient.reminders_opted_out or (row.patient_id, row.local_date) in checked_in:
                 row.status, row.last_error = ReminderDelivery.Status.FAILED, "no longer due"
+            elif not _something_prescribed(plans.get(row.patient_id)):
+                row.status, row.last_error = ReminderDelivery.Status.FAILED, NOTHING_PRESCRIBED
             elif CHANNELS[row.channel].transactional:
                 row.attempts += 1
                 _deliver(row, plans.get(row.patient_id))

@@ -109,6 +109,42 @@ def screen(patient: Patient, *, by=None, taken_on: date | None = None, **answer_
     return patient.current_screening
 
 
+def screen_many(patients: list[Patient]) -> None:
+    """Clear many patients at once (reminder load tests): the first is screened through
+    the service; the others get copies of its intake and screening in bulk."""
+    from patients.models import Intake, Screening
+
+    first, rest = patients[0], patients[1:]
+    model = screen(first)
+    intake = model.intake
+    intakes = Intake.objects.bulk_create(
+        Intake(
+            patient=patient,
+            **{
+                field.attname: getattr(intake, field.attname)
+                for field in Intake._meta.concrete_fields
+                if field.attname not in ("id", "patient_id", "created_at")
+            },
+        )
+        for patient in rest
+    )
+    screenings = Screening.objects.bulk_create(
+        Screening(
+            patient=patient,
+            intake=copy,
+            outcome=model.outcome,
+            findings=model.findings,
+            rule_set_version=model.rule_set_version,
+            screened_on=model.screened_on,
+            valid_until=model.valid_until,
+        )
+        for patient, copy in zip(rest, intakes, strict=True)
+    )
+    for patient, screening in zip(rest, screenings, strict=True):
+        patient.current_screening = screening
+    Patient.objects.bulk_update(rest, ["current_screening"], batch_size=1000)
+
+
 REVIEW = {"systolic_bp": 145, "diastolic_bp": 85}
 CONTRAINDICATED = {"pregnant": True}
 URGENT = {"saddle_numbness": True}

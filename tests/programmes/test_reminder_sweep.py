@@ -22,6 +22,7 @@ def enrolled(zone: str, reminder: time, **fields):
         reminder_time=reminder,
         **{"remind_by_email": False, "remind_in_portal": True, **fields},
     )
+    screen(patient)  # only a patient who may follow a programme is reminded
     Plan.objects.create(
         patient=patient,
         clinic=patient.clinic,

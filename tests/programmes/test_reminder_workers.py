@@ -17,7 +17,7 @@ from django.utils import timezone
 from clinic.models import Clinic
 from programmes.models import Plan, PortalNotice, ReminderDelivery
 from programmes.reminders import reminder_sweep
-from tests.factories import ClinicFactory, clinician
+from tests.factories import ClinicFactory, clinician, screen_many
 from tests.processes import ROOT, process_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -51,6 +51,7 @@ def enrol_many(count: int, zone: str, clinic: Clinic | None = None) -> list[int]
         )
         for i in range(count)
     )
+    screen_many(patients)  # only a patient who may follow a programme is reminded
     Plan.objects.bulk_create(
         Plan(
             patient=p,
