@@ -91,6 +91,10 @@ class Patient(models.Model):
     # a referral whose outcome excludes serious pathology (CLINICAL.md s.4).
     red_flag_reported_at = models.DateTimeField(null=True, blank=True)
     red_flag_note = models.TextField(blank=True)
+    # A stop symptom reported at a check-in: no inversion, on any plan, until a clinician
+    # reviews it and resumes with a reason (programmes' plan_resume clears it).
+    stop_symptom_reported_at = models.DateTimeField(null=True, blank=True)
+    stop_symptom_note = models.TextField(blank=True)
     current_screening = models.OneToOneField(
         "Screening", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

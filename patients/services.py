@@ -71,6 +71,11 @@ screening_changed = django.dispatch.Signal()
 # CONFIRM_SCREENING alert.
 screening_awaiting_confirmation = django.dispatch.Signal()
 
+# Sent inside the transaction when a patient's time zone changes (their "today" moves):
+# kwargs patient (saved, locked), previous (the zone before). programmes restarts the
+# count of sessions at the current step from the new local date.
+time_zone_changed = django.dispatch.Signal()
+
 # A finding the service adds to a health update's screening (not a rule: it never changes
 # the outcome): the blood pressure it reuses was measured too long ago.
 BP_REMEASURE = "bp_remeasure"
@@ -834,6 +839,54 @@ def patient_red_flag_report(*, patient: Patient, note: str, by, channel: str) ->
     return newly
 
 
+@transaction.atomic
+def patient_stop_symptom_report(*, patient: Patient, note: str, by, channel: str) -> bool:
+    """A stop symptom reported at a check-in: inversion stops on every plan of the patient,
+    the running one and any drafted later, until a clinician reviews it
+    (`patient_stop_symptom_clear`). Each report moves the time to now. True if newly set."""
+    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
+    newly = patient.stop_symptom_reported_at is None
+    patient.stop_symptom_reported_at = timezone.now()
+    patient.stop_symptom_note = note if newly else f"{patient.stop_symptom_note}\n{note}".strip()
+    patient.save(update_fields=["stop_symptom_reported_at", "stop_symptom_note", "updated_at"])
+    audit_record(
+        actor=by,
+        action="update",
+        channel=channel,
+        obj=patient,
+        clinic=patient.clinic,
+        patient_id=patient.pk,
+        summary="Stop symptom reported: inversion stopped until a clinician reviews it",
+        changes={"stop_symptom": True},
+    )
+    return newly
+
+
+@transaction.atomic
+def patient_stop_symptom_clear(
+    *, patient: Patient, by, reason: str, channel: str, request=None
+) -> bool:
+    """A clinician has reviewed the stop symptom (confirmed, with a reason). True if it stood."""
+    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
+    if patient.stop_symptom_reported_at is None:
+        return False
+    reported_at = patient.stop_symptom_reported_at
+    patient.stop_symptom_reported_at = None
+    patient.save(update_fields=["stop_symptom_reported_at", "updated_at"])
+    audit_record(
+        actor=by,
+        action="update",
+        channel=channel,
+        obj=patient,
+        clinic=patient.clinic,
+        patient_id=patient.pk,
+        summary=f"Stop symptom reviewed: {reason}",
+        changes={"stop_symptom": False, "reported_at": reported_at.isoformat()},
+        request=request,
+    )
+    return True
+
+
 def screening_status(patient: Patient) -> gate.ScreeningStatus:
     """The gate's view of a patient's current screening (reads override and referral)."""
     screening = patient.current_screening
@@ -1021,9 +1074,15 @@ def patient_reminder_settings_update(
         raise ValidationError(
             {"remind_by_sms": "There is no mobile number on file: ask the clinic to add one."}
         )
+    locked = Patient.objects.select_for_update(of=("self",)).get(pk=patient.pk)
+    previous = locked.time_zone
     for name, value in changes.items():
         setattr(patient, name, value)
-    patient.save(update_fields=[*changes, "updated_at"])
+        setattr(locked, name, value)
+    # Only the settings are written, on the locked row: nothing else can be put back.
+    locked.save(update_fields=[*changes, "updated_at"])
+    if locked.time_zone != previous:
+        time_zone_changed.send(sender=Patient, patient=locked, previous=previous)
     audit_record(
         actor=by,
         action="update",
@@ -1329,6 +1388,8 @@ PATIENT_RECORDED_ELSEWHERE = (
     "current_screening",
     "red_flag_reported_at",
     "red_flag_note",
+    "stop_symptom_reported_at",
+    "stop_symptom_note",
     "weight_kg",
     "height_cm",
     "user",
@@ -1367,6 +1428,7 @@ def patient_update(
     }
     if not changed:
         return fresh
+    previous_zone = fresh.time_zone
     errors: dict[str, str] = {}
     if "clinician" in changed:
         membership = getattr(changed["clinician"], "membership", None)
@@ -1394,6 +1456,8 @@ def patient_update(
     if errors:
         raise ValidationError(errors)
     fresh.save(update_fields=[*changed, "updated_at"])
+    if "time_zone" in changed:
+        time_zone_changed.send(sender=Patient, patient=fresh, previous=previous_zone)
     audit_record(
         actor=by,
         action="update",

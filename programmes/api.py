@@ -91,6 +91,7 @@ class PatientPlanSerializer(PlanSerializer):
         if treatment.inversion_step is None or treatment.plan.pk != plan.pk:
             shown["current_step"] = None
             shown["inversion_steps"] = []
+            shown["proposal"] = None  # the engine's words name steps
         allowed = {
             dose.pk
             for dose in plan.exercises.all()
@@ -300,7 +301,9 @@ class PlanEventListView(generics.ListAPIView):
 
     serializer_class = PlanEventSerializer
     queryset = PlanEvent.objects.none()  # the schema's model; rows come from get_queryset
-    access = Access(read=READ_ROLES)
+    # The clinic's timeline of the plan: its reasons name steps a patient may no longer be
+    # shown (a patient reads their plan through today's permission instead).
+    access = Access(read=CLINIC_READ_ROLES)
 
     def get_queryset(self):
         return PlanEvent.objects.filter(plan=self.plan).select_related("by")

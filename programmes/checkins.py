@@ -418,6 +418,11 @@ def _act_on_stop(
             by=by,
             channel=channel,
         )
+    # On the patient, whatever plan there is: a plan drafted or activated later starts
+    # with inversion paused until a clinician has reviewed it.
+    patient_services.patient_stop_symptom_report(
+        patient=patient, note=reason, by=by, channel=channel
+    )
     paused = False
     if plan is not None:
         paused = services.plan_pause_inversion(

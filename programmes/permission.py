@@ -19,11 +19,14 @@ from django.utils import timezone
 
 from patients.models import Patient, Referral
 from programmes.domain.permission import (
+    INVERSION_CATEGORY,
+    InversionDose,
     Level,
     PlanFacts,
     ReferralState,
     ScreeningFacts,
     TreatmentPermission,
+    inversion_dose,
     treatment_permission,
 )
 from programmes.models import CheckIn, Plan, PlanExercise, PlanInversionStep
@@ -55,9 +58,10 @@ def screening_facts(patient: Patient) -> ScreeningFacts:
     red_flag = (
         ReferralState.PENDING if patient.red_flag_reported_at is not None else ReferralState.NONE
     )
+    stop = patient.stop_symptom_reported_at is not None
     screening = patient.current_screening
     if screening is None:
-        return ScreeningFacts(outcome=None, checkin_red_flag=red_flag)
+        return ScreeningFacts(outcome=None, checkin_red_flag=red_flag, stop_symptom_pending=stop)
     override = getattr(screening, "override", None)
     referral = getattr(screening, "referral", None)
     return ScreeningFacts(
@@ -70,7 +74,27 @@ def screening_facts(patient: Patient) -> ScreeningFacts:
         if referral is not None
         else ReferralState.NONE,
         checkin_red_flag=red_flag,
+        stop_symptom_pending=stop,
     )
+
+
+def as_inversion_dose(dose) -> InversionDose:
+    """A plan's (or template's) exercise row as inversion time; a blank hold is the
+    exercise's default, as the patient is shown it."""
+    hold = (
+        dose.hold_seconds if dose.hold_seconds is not None else dose.exercise.default_hold_seconds
+    )
+    return inversion_dose(
+        name=dose.exercise.name,
+        sets=dose.sets,
+        hold_seconds=hold,
+        times_per_day=dose.times_per_day,
+    )
+
+
+def inversion_doses(doses: Iterable[PlanExercise]) -> list[InversionDose]:
+    """The plan's inversion-category exercises, as the limits count them."""
+    return [as_inversion_dose(d) for d in doses if d.exercise.category == INVERSION_CATEGORY]
 
 
 def plan_facts(plan: Plan) -> PlanFacts:
@@ -125,10 +149,24 @@ class TreatmentToday:
 
     @property
     def exercises(self) -> list[PlanExercise]:
-        """The plan's exercises that may be done today (never an inversion one if not allowed)."""
+        """The plan's exercises that may be done today: never an inversion one where
+        inversion may not, nor one that would take the day's inversion (with the step
+        shown) past today's limits."""
         if self.plan is None or not self.permission.programme:
             return []
-        return [dose for dose in self.plan.exercises.all() if self.exercise_allowed(dose)]
+        step = self.inversion_step
+        shown, doses = [], []
+        for dose in self.plan.exercises.all():
+            if not self.exercise_allowed(dose):
+                continue
+            if dose.exercise.category == INVERSION_CATEGORY:
+                with_it = [*doses, as_inversion_dose(dose)]
+                limits = self.permission.limits
+                if limits.prescription_violations(step.as_domain() if step else None, with_it):
+                    continue
+                doses = with_it
+            shown.append(dose)
+        return shown
 
     @property
     def level(self) -> Level:

@@ -1,7 +1,8 @@
 """Tell the clinician at once when a screening reaches the clinic (CLINICAL.md s.1).
 
 An intake (portal, API or admin; a health update is one too) that screens urgent referral
-or review required raises its alert; one that makes the patient newly contraindicated
+or review required raises its alert (saying what it paused: the pause raises none of its
+own then); one that makes the patient newly contraindicated
 raises one unless the same screening already paused inversion (that alert says so). The
 alert heads the at-risk report until a clinician acknowledges it, and the patient is told
 "your clinician has been told" only where `screening_told` finds one.
@@ -38,10 +39,10 @@ def contraindicated_dedupe_key(screening: Screening) -> str:
 
 
 def _pause_alerts(screening: Screening) -> Q:
-    # As `pause_when_screening_forbids` keys them: screening-pause:<plan>:<screening>.
+    # As `pause_when_screening_forbids` keys them: screening-pause:<plan>:<screening>:<event>.
     return Q(
         kind=ClinicianAlert.Kind.SCREENING_PAUSE,
-        dedupe_key__regex=rf"^screening-pause:\d+:{screening.pk}$",
+        dedupe_key__regex=rf"^screening-pause:\d+:{screening.pk}:\d+$",
     )
 
 
@@ -80,6 +81,12 @@ def _newly_contraindicated(screening: Screening) -> bool:
     return previous is not None and outcome_is_worse(screening.outcome, previous)
 
 
+def _paused_what(plan: Plan) -> str:
+    if plan.status == "paused":
+        return "The running plan is paused."
+    return "Inversion is paused on the running plan; the exercises go on."
+
+
 def alert_on_screening(
     sender, *, patient: Patient, screening: Screening | None, reason: str, by, today: date, **_
 ) -> None:
@@ -90,11 +97,16 @@ def alert_on_screening(
         return  # not the patient's screening (yet): nothing they were told reached us
     plan = Plan.objects.filter(patient_id=patient.pk).running().order_by("-start_date", "-pk")
     if screening.outcome in INTAKE_ALERTS:
+        running = plan.first()
+        message = _message(screening, reason, screening.outcome)
+        if running is not None and (running.status == "paused" or running.inversion_paused):
+            # The pause this screening caused raised no alert of its own: this one says it.
+            message += f" {_paused_what(running)}"
         alert_raise(
             patient=patient,
-            plan=plan.first(),
+            plan=running,
             kind=INTAKE_ALERTS[screening.outcome],
-            message=_message(screening, reason, screening.outcome),
+            message=message,
             dedupe_key=intake_dedupe_key(screening),
         )
     elif _newly_contraindicated(screening) and not (

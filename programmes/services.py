@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from clinic.audit import audit_record
+from patients import services as patient_services
 from patients.models import Patient
 from programmes.alerts import alert_raise
 from programmes.domain.permission import (
@@ -50,10 +52,12 @@ from programmes.models import (
 )
 from programmes.permission import (
     TreatmentToday,
+    inversion_doses,
     plan_facts,
     screening_facts,
     treatment_today,
 )
+from programmes.screening_alerts import INTAKE_ALERTS
 
 RECENT_CHECKIN_DAYS = 7
 
@@ -107,10 +111,16 @@ def _if_running(plan: Plan, **changes) -> PlanFacts:
     return dataclasses.replace(plan_facts(plan), **changes)
 
 
-def _permission_after(today_: TreatmentToday, **changes) -> TreatmentPermission:
-    """Today's permission for the plan as it would stand after `changes`."""
+def _permission_after(
+    today_: TreatmentToday, *, stop_reviewed: bool = False, **changes
+) -> TreatmentPermission:
+    """Today's permission for the plan as it would stand after `changes` (and, with
+    `stop_reviewed`, once a clinician has reviewed the patient's stop symptom)."""
+    facts = screening_facts(today_.patient)
+    if stop_reviewed:
+        facts = dataclasses.replace(facts, stop_symptom_pending=False)
     return treatment_permission(
-        screening=screening_facts(today_.patient),
+        screening=facts,
         plan=_if_running(today_.plan, **changes),
         symptoms_today=today_.symptoms_today,
         today=today_.today,
@@ -128,26 +138,43 @@ def exercises_refused(permission: TreatmentPermission, exercises) -> list[str]:
     ]
 
 
+def _plan_doses(plan: Plan) -> list:
+    """The plan's inversion exercises as they stand now (fresh: edits may precede)."""
+    return inversion_doses(PlanExercise.objects.filter(plan=plan).select_related("exercise"))
+
+
 def _make_step_current(
-    plan: Plan, step: PlanInversionStep | None, *, permission: TreatmentPermission, today: date
+    plan: Plan,
+    step: PlanInversionStep | None,
+    *,
+    permission: TreatmentPermission,
+    today: date,
+    gated: bool = True,
 ) -> None:
     """The one guarded place an inversion step becomes current.
 
-    Today's permission must allow inversion, the step must fit today's limits, and it
-    must keep every cap measured against the step before it in the plan (the start
-    ranges for the first), at the plan's ceiling, on the plan's current day.
+    The step must keep every cap measured against the step before it in the plan (the
+    start ranges for the first), at the plan's ceiling, on the plan's current day. Unless
+    the plan's inversion isn't running (`gated` false: a step set back while paused),
+    today's permission must allow inversion and the day's inversion, the step with the
+    plan's inversion exercises, must fit today's limits.
     """
     if step is not None:
-        if not permission.inversion:
+        if gated and not permission.inversion:
             raise ValidationError({"current_step": f"Inversion refused: {permission.reason}"})
         previous = plan.inversion_steps.filter(order__lt=step.order).order_by("-order").first()
-        violations = permission.limits.violations(step.as_domain()) + step_violations(
+        violations = step_violations(
             step.as_domain(),
             previous=previous.as_domain() if previous is not None else None,
             ceiling_deg=plan.ceiling_deg,
             full_inversion_allowed=plan.full_inversion_allowed,
             plan_day=plan_day(plan, today),
         )
+        if gated:
+            violations = (
+                permission.limits.prescription_violations(step.as_domain(), _plan_doses(plan))
+                + violations
+            )
         if violations:
             raise ValidationError({"current_step": " ".join(dict.fromkeys(violations))})
     plan.current_step = step
@@ -170,6 +197,14 @@ def plan_assignment_problems(
     refused = exercises_refused(permission, exercises)
     if refused:
         return {"template": f"Not allowed by the patient's screening: {', '.join(refused)}."}
+    doses = inversion_doses(template.exercises.select_related("exercise"))
+    if doses:
+        first = template.inversion_steps.order_by("order").first()
+        found = permission.limits.prescription_violations(
+            first.as_domain() if first is not None else None, doses
+        )
+        if found:
+            return {"template": " ".join(dict.fromkeys(found))}
     return {}
 
 
@@ -247,6 +282,14 @@ def plan_check_exercises(plan: Plan, *, permission: TreatmentPermission | None =
         raise ValidationError(
             {"exercises": f"Not allowed by the patient's screening: {', '.join(refused)}."}
         )
+    doses = _plan_doses(plan)
+    if doses and permission.inversion:
+        first = plan.current_step or plan.inversion_steps.order_by("order").first()
+        found = permission.limits.prescription_violations(
+            first.as_domain() if first is not None else None, doses
+        )
+        if found:
+            raise ValidationError({"exercises": " ".join(dict.fromkeys(found))})
 
 
 @transaction.atomic
@@ -258,7 +301,12 @@ def plan_activate(*, plan: Plan, by, today: date | None = None) -> Plan:
             {"status": f"A {plan.get_status_display().lower()} plan can't be activated."}
         )
     start = max(plan.start_date, today)
-    permission = _permission_after(now, status=PlanStatus.ACTIVE, start_date=start)
+    # A stop symptom no clinician has reviewed yet: the plan starts with inversion paused
+    # for that review (resume asks for it); everything else is judged as if reviewed.
+    stop_note = plan.patient.stop_symptom_note if plan.patient.stop_symptom_reported_at else ""
+    permission = _permission_after(
+        now, status=PlanStatus.ACTIVE, start_date=start, stop_reviewed=bool(stop_note)
+    )
     if not permission.programme and start <= today:
         raise ValidationError({"patient": permission.reason})
     if Plan.objects.running().filter(patient=plan.patient).exclude(pk=plan.pk).exists():
@@ -271,11 +319,13 @@ def plan_activate(*, plan: Plan, by, today: date | None = None) -> Plan:
     plan.status = PlanStatus.ACTIVE
     plan.start_date = start
     if start > today:  # a future start: the step is checked against the screening on the day
-        permission = _permission_after(now, status=PlanStatus.ACTIVE, start_date=today)
+        permission = _permission_after(
+            now, status=PlanStatus.ACTIVE, start_date=today, stop_reviewed=bool(stop_note)
+        )
     _make_step_current(plan, steps[0] if steps else None, permission=permission, today=today)
-    plan.inversion_paused = False
-    plan.inversion_pause_cause = PauseCause.NONE
-    plan.pause_reason = ""
+    plan.inversion_paused = bool(stop_note)
+    plan.inversion_pause_cause = PauseCause.STOP_SYMPTOM if stop_note else PauseCause.NONE
+    plan.pause_reason = stop_note
     plan.save(
         update_fields=[
             "status",
@@ -313,11 +363,15 @@ def plan_pause(*, plan: Plan, by, reason: str) -> Plan:
 
 
 def resume_needs(plan: Plan) -> str:
-    """What a clinician must give to resume this plan: "" or "confirmation" (and a reason)."""
+    """What a clinician must give to resume this plan: "" or "confirmation" (and a reason).
+
+    A stop symptom the patient reported (on this plan or before it) is reviewed first."""
     if plan.inversion_paused and plan.inversion_pause_cause in (
         PauseCause.STOP_SYMPTOM,
         PauseCause.RED_FLAG,
     ):
+        return "confirmation"
+    if plan.patient.stop_symptom_reported_at is not None:
         return "confirmation"
     return ""
 
@@ -344,11 +398,20 @@ def plan_resume(
                 "and give the clinical reason for resuming."
             }
         )
+    stop_pending = plan.patient.stop_symptom_reported_at is not None
     permission = _permission_after(
-        now, status=PlanStatus.ACTIVE, inversion_paused=False, pause_cause=PauseCause.NONE
+        now,
+        status=PlanStatus.ACTIVE,
+        inversion_paused=False,
+        pause_cause=PauseCause.NONE,
+        stop_reviewed=stop_pending,
     )
     if not permission.programme:
         raise ValidationError({"patient": permission.reason})
+    if stop_pending:  # confirmed, with a reason (above): the review is recorded
+        patient_services.patient_stop_symptom_clear(
+            patient=plan.patient, by=by, reason=reason.strip(), channel="admin"
+        )
     was_paused = plan.status == PlanStatus.PAUSED
     plan.status = PlanStatus.ACTIVE
     fields = ["status", "updated_at"]
@@ -470,10 +533,11 @@ def plan_go_back(*, plan: Plan, by, reason: str = "", today: date | None = None)
     current, target = _neighbour(plan, -1)
     if target is None:
         raise ValidationError({"current_step": "This is already the first step."})
-    if plan.inversion_active:
-        _make_step_current(plan, target, permission=now.permission, today=today)
-    else:
-        plan.current_step, plan.step_started_on = target, today  # lower and not running: no gate
+    # Lower, and when inversion isn't running not gated by today's permission; the
+    # caps hold either way.
+    _make_step_current(
+        plan, target, permission=now.permission, today=today, gated=plan.inversion_active
+    )
     plan.proposal_action = ""
     plan.save(update_fields=["current_step", "step_started_on", "proposal_action", "updated_at"])
     _record(
@@ -515,7 +579,10 @@ def plan_pause_inversion(*, plan: Plan, by, reason: str, cause: str) -> bool:
     plan = _lock(plan)
     if not plan.is_running:
         return False
-    if plan.current_step_id is None and not _has_inversion_exercise(plan):
+    symptom = cause in (PauseCause.STOP_SYMPTOM, PauseCause.RED_FLAG)
+    # A symptom pauses even a plan with no inversion on it now: none is added, and the
+    # plan shows "resume after review", until a clinician has reviewed it.
+    if not symptom and plan.current_step_id is None and not _has_inversion_exercise(plan):
         return False
     graver = cause in (PauseCause.STOP_SYMPTOM, PauseCause.RED_FLAG) and (
         plan.inversion_pause_cause not in (PauseCause.STOP_SYMPTOM, PauseCause.RED_FLAG)
@@ -531,6 +598,27 @@ def plan_pause_inversion(*, plan: Plan, by, reason: str, cause: str) -> bool:
     )
     _record(plan, PlanEvent.Kind.INVERSION_PAUSED, by=by, reason=reason)
     return True
+
+
+def restart_step_count_on_zone_change(sender, *, patient: Patient, previous: str, **_) -> None:
+    """A patient's "today" moved with their time zone: sessions at the current step count
+    again from the new local date, so a change of zone never makes extra session days
+    (connected in `ProgrammesConfig.ready`)."""
+    now = treatment_today(patient.pk, lock=True)
+    plan = now.plan
+    if plan is None or plan.current_step_id is None:
+        return
+    if plan.step_started_on is not None and plan.step_started_on >= now.today:
+        return
+    plan.step_started_on = now.today
+    plan.save(update_fields=["step_started_on", "updated_at"])
+    _record(
+        plan,
+        PlanEvent.Kind.EDITED,
+        by=None,
+        reason=f"Time zone changed from {previous} to {patient.time_zone}: sessions at this "
+        f"step count from {now.today.isoformat()}.",
+    )
 
 
 def pause_when_screening_forbids(
@@ -554,15 +642,22 @@ def pause_when_screening_forbids(
             reason=f"Screening ({reason}): {permission.reason}",
             cause=PauseCause.SCREENING,
         )
-    if paused_plan or paused_inversion:
-        alert_raise(
-            patient=now.patient,
-            plan=plan,
-            kind=ClinicianAlert.Kind.SCREENING_PAUSE,
-            message=f"{'Plan' if paused_plan else 'Inversion'} paused after a screening "
-            f"change ({reason}): {permission.reason}",
-            dedupe_key=f"screening-pause:{plan.pk}:{screening.pk if screening else today}",
-        )
+    if not (paused_plan or paused_inversion):
+        return
+    if screening is not None and reason != "expired" and screening.outcome in INTAKE_ALERTS:
+        return  # the screening's own alert, raised next, says what was paused
+    # One alert per pause: a later pause on the same screening (its override revoked,
+    # say) is news again.
+    pause_event = plan.events.order_by("-pk").values_list("pk", flat=True).first()
+    alert_raise(
+        patient=now.patient,
+        plan=plan,
+        kind=ClinicianAlert.Kind.SCREENING_PAUSE,
+        message=f"{'Plan' if paused_plan else 'Inversion'} paused after a screening "
+        f"change ({reason}): {permission.reason}",
+        dedupe_key=f"screening-pause:{plan.pk}:{screening.pk if screening else today}:"
+        f"{pause_event}",
+    )
 
 
 # Progression.
@@ -1046,7 +1141,35 @@ def _exercise_problems(plan: Plan, edits: RowEdits, permission: TreatmentPermiss
             f"Not allowed for this patient today ({permission.reason}): "
             f"{', '.join(dict.fromkeys(refused))}."
         ]
+    if permission.inversion:
+        return list(_inversion_after_edits(plan, existing, edits, permission))
     return []
+
+
+def _inversion_after_edits(
+    plan: Plan, existing: dict, edits: RowEdits, permission: TreatmentPermission
+) -> tuple[str, ...]:
+    """The day's inversion the plan would prescribe after the edits, against today's
+    limits: the current step (a draft's first) with every inversion exercise."""
+    rows = [
+        SimpleNamespace(**{**_dose_values(dose), **edits.changed.get(pk, {})})
+        for pk, dose in existing.items()
+        if pk not in edits.deleted
+    ] + [
+        SimpleNamespace(**{"sets": 1, "hold_seconds": None, "times_per_day": 1, **values})
+        for values in edits.added
+    ]
+    doses = inversion_doses(rows)
+    if not doses:
+        return ()
+    step = plan.current_step or plan.inversion_steps.order_by("order").first()
+    return permission.limits.prescription_violations(
+        step.as_domain() if step is not None else None, doses
+    )
+
+
+def _dose_values(dose: PlanExercise) -> dict:
+    return {name: getattr(dose, name) for name in DOSE_FIELDS}
 
 
 def plan_prescription_problems(

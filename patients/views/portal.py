@@ -147,8 +147,9 @@ def checkin(request: HttpRequest, patient: Patient) -> HttpResponse:
     prescription = services.prescription_for(patient)
     plan = prescription.plan
     template = "_checkin_panel.html" if request.htmx else "checkin.html"
-    if plan is None:
-        return _render(request, patient, template, {"nothing_reason": prescription.nothing_reason})
+    nothing = {"nothing_reason": prescription.nothing_reason}
+    if plan is None and request.method != "POST":
+        return _render(request, patient, template, nothing)
     form = CheckInForm(
         request.POST if request.method == "POST" else None,
         # Only what today's permission allows (never an inversion exercise it refuses).
@@ -161,6 +162,9 @@ def checkin(request: HttpRequest, patient: Patient) -> HttpResponse:
     if request.method != "POST":
         return _render(request, patient, template, context)
     valid = form.is_valid()
+    if plan is None and not form.safety_symptoms():
+        # The plan ended while the form was open: nothing to store, and nothing to act on.
+        return _render(request, patient, template, nothing)
     # A stop symptom is acted on even when another answer is wrong (CLINICAL.md s.4).
     if valid or form.safety_symptoms():
         try:

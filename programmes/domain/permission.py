@@ -59,6 +59,8 @@ class ScreeningFacts:
     # The referral a red-flag screening demands, or a red flag reported at a check-in.
     screening_referral: ReferralState = ReferralState.NONE
     checkin_red_flag: ReferralState = ReferralState.NONE
+    # A stop symptom reported at a check-in that no clinician has reviewed yet.
+    stop_symptom_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,53 @@ class PlanFacts:
     pause_cause: str = PauseCause.NONE
     ceiling_deg: int = 60
     full_inversion_allowed: bool = False
+
+
+@dataclass(frozen=True)
+class InversionDose:
+    """An inversion-category exercise as prescribed on a plan.
+
+    Its time on the table counts with the current step's: sessions a day and time a day
+    are the plan's, whichever way they arrive. It never progresses (the steps do), so a
+    session stays within a first step's range (CLINICAL.md section 3).
+    """
+
+    name: str
+    seconds_per_session: int | None  # hold x sets; None: no hold given
+    sessions_per_day: int
+
+    @property
+    def seconds_per_day(self) -> int:
+        return (self.seconds_per_session or 0) * self.sessions_per_day
+
+
+def inversion_dose(
+    *, name: str, sets: int | None, hold_seconds: int | None, times_per_day: int | None
+) -> InversionDose:
+    return InversionDose(
+        name=name,
+        seconds_per_session=hold_seconds * max(sets or 1, 1) if hold_seconds else None,
+        sessions_per_day=max(times_per_day or 1, 1),
+    )
+
+
+def dose_violations(dose: InversionDose, *, caps: Caps = DEFAULT_CAPS) -> tuple[str, ...]:
+    """What one inversion exercise breaks on its own."""
+    found = []
+    if dose.seconds_per_session is None:
+        found.append(f"{dose.name}: an inversion exercise needs its hold time.")
+    elif dose.seconds_per_session > caps.start_max_hold_seconds:
+        found.append(
+            f"{dose.name}: {dose.seconds_per_session} s inverted a session; an inversion "
+            f"exercise holds at most {caps.start_max_hold_seconds} s (longer holds are "
+            "reached through the plan's steps)."
+        )
+    if dose.sessions_per_day > caps.start_sessions_per_day:
+        found.append(
+            f"{dose.name}: {dose.sessions_per_day} times a day; an inversion exercise is "
+            f"done at most {caps.start_sessions_per_day} time a day."
+        )
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -103,6 +152,37 @@ class InversionLimits:
                 f"{step.inverted_seconds_per_day} s inverted a day is above today's limit of "
                 f"{self.max_daily_seconds} s."
             )
+        return tuple(found)
+
+    def prescription_violations(
+        self,
+        step: InversionStep | None,
+        doses: Iterable[InversionDose] = (),
+        *,
+        caps: Caps = DEFAULT_CAPS,
+    ) -> tuple[str, ...]:
+        """What a day's inversion (the step and every inversion exercise) breaks today."""
+        doses = tuple(doses)
+        found = list(self.violations(step)) if step is not None else []
+        for dose in doses:
+            found.extend(dose_violations(dose, caps=caps))
+        if doses:
+            sessions = (step.sessions_per_day if step else 0) + sum(
+                d.sessions_per_day for d in doses
+            )
+            seconds = (step.inverted_seconds_per_day if step else 0) + sum(
+                d.seconds_per_day for d in doses
+            )
+            if sessions > self.max_sessions_per_day:
+                found.append(
+                    f"{sessions} inversion sessions a day with the inversion exercises; the "
+                    f"most is {self.max_sessions_per_day}."
+                )
+            if seconds > self.max_daily_seconds:
+                found.append(
+                    f"{seconds} s inverted a day with the inversion exercises is above "
+                    f"today's limit of {self.max_daily_seconds} s."
+                )
         return tuple(found)
 
 
@@ -244,10 +324,10 @@ def treatment_permission(
         )
     if not screened.inversion:
         return exercise_only
-    if symptoms & STOP_SYMPTOMS:
+    if symptoms & STOP_SYMPTOMS or screening.stop_symptom_pending:
         return TreatmentPermission(
             Level.EXERCISE_ONLY,
-            "A stop symptom was reported today: inversion stops until a clinician reviews it.",
+            "A stop symptom was reported: inversion stops until a clinician reviews it.",
             "Inversion is paused until your clinician reviews it.",
             forbidden_outcome=tag_outcome,
         )
