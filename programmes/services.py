@@ -121,7 +121,7 @@ def _permission_after(
         facts = dataclasses.replace(facts, stop_symptom_pending=False)
     return treatment_permission(
         screening=facts,
-        plan=_if_running(today_.plan, **changes),
+        plan=_if_running(today_.plan, **changes) if today_.plan is not None else None,
         symptoms_today=today_.symptoms_today,
         today=today_.today,
     )
@@ -184,8 +184,13 @@ def _make_step_current(
 def plan_assignment_problems(
     *, patient: Patient, template: ProgrammeTemplate, today: date | None = None
 ) -> dict[str, str]:
-    """Why this template can't be given to this patient today (empty: it can)."""
-    permission = treatment_today(patient.pk, plan=None, today=today).permission
+    """Why this template can't be given to this patient today (empty: it can).
+
+    A stop symptom awaiting review doesn't stop a plan being given: it starts with
+    inversion paused for that review (`plan_activate`)."""
+    permission = _permission_after(
+        treatment_today(patient.pk, plan=None, today=today), stop_reviewed=True
+    )
     if not permission.programme:
         return {"patient": permission.reason}
     if template.inversion_steps.exists() and not permission.inversion:

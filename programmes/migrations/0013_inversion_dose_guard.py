@@ -185,9 +185,11 @@ BEGIN
          WHERE st.id = plan.current_step_id;
         has_step := FOUND;  -- a missing step is the foreign key's to refuse
     END IF;
-    IF has_step AND step.plan_id <> plan.id THEN
-        RAISE EXCEPTION 'plan %: the current step belongs to another plan', plan.id
-            USING ERRCODE = 'check_violation';
+    IF has_step THEN  -- nested: an unassigned record can't be read, even behind AND
+        IF step.plan_id <> plan.id THEN
+            RAISE EXCEPTION 'plan %: the current step belongs to another plan', plan.id
+                USING ERRCODE = 'check_violation';
+        END IF;
     END IF;
     IF plan.status <> 'active' OR plan.inversion_paused THEN
         RETURN;
