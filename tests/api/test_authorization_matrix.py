@@ -198,7 +198,9 @@ API: dict[tuple[str, str], Row] = {
     ("POST", f"{V1}/plans/{{id}}/end/"): Row(
         PLAN_WRITE_A, plan_a, body=lambda w: {"reason": "Done"}
     ),
-    ("GET", f"{V1}/plans/{{plan_pk}}/events/"): Row(STAFF_READ_A, lambda w: {"plan_pk": w.plan_a.pk}),
+    ("GET", f"{V1}/plans/{{plan_pk}}/events/"): Row(
+        STAFF_READ_A, lambda w: {"plan_pk": w.plan_a.pk}
+    ),
     ("GET", f"{V1}/checkins/"): Row(READ_ALL),
     ("GET", f"{V1}/checkins/{{id}}/"): Row(READ_A, lambda w: {"id": w.checkin_a.pk}),
     ("GET", f"{V1}/alerts/"): Row(expect(401, 403, 403, 200, 200, 200, 200)),
