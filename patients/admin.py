@@ -526,7 +526,7 @@ class PatientAdmin(ClinicScopedAdmin):
             try:
                 services.intake_submit(
                     patient=patient,
-                    answers=form.answers(today=timezone.localdate()),
+                    answers=form.answers(today=services.patient_local_date(patient)),
                     measurements=services.IntakeMeasurements(
                         bp_measured_by=form.cleaned_data["bp_measured_by"],
                         bp_measured_at=form.cleaned_data["bp_measured_at"],

@@ -16,6 +16,7 @@ from patients.domain.answers import (
 from patients.domain.screening import questionnaire_required
 from patients.models import Patient, Referral
 from patients.serializers import ANSWER_QUESTIONS
+from patients.services import patient_local_date
 
 ODI_SECTION_NAMES = (
     "Pain intensity",
@@ -133,7 +134,7 @@ class IntakeForm(forms.Form):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        today = timezone.localdate()
+        today = patient_local_date(self.patient)
         answers = self.answers(cleaned, today=today)
         for field, message in answer_errors(answers, today=today).items():
             self.add_error(field if field in self.fields else None, message)

@@ -604,7 +604,7 @@ def screening_override_record(
         raise ValidationError({"screening": f"A {outcome} screening can't be overridden."})
     if screening.patient.current_screening_id != screening.pk:
         raise ValidationError({"screening": "Only the current screening can be overridden."})
-    if screening.is_expired(timezone.localdate()):
+    if screening.is_expired(patient_local_date(screening.patient)):
         raise ValidationError({"screening": "This screening has expired: a new intake is needed."})
     if not reason or not reason.strip():
         raise ValidationError({"reason": "Give the clinical reason for the override."})
@@ -907,7 +907,9 @@ def screening_status(patient: Patient) -> gate.ScreeningStatus:
 
 
 def treatment_permission(patient: Patient, *, today: date | None = None) -> gate.Permission:
-    return gate.treatment_permission(screening_status(patient), today=today or timezone.localdate())
+    return gate.treatment_permission(
+        screening_status(patient), today=today or patient_local_date(patient)
+    )
 
 
 def screening_expiry_sweep(*, now: datetime | None = None) -> int:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Prefetch
-from django.utils import timezone
 
 from patients.models import Patient, Referral
+from patients.services import patient_local_date
 from programmes.domain.permission import (
     INVERSION_CATEGORY,
     InversionDose,
@@ -45,8 +45,9 @@ _REFERRAL_STATE = {
 
 
 def patient_today(patient: Patient) -> date:
-    """The patient's own local date: days, sessions and check-ins are counted in it."""
-    return timezone.localtime(timezone.now(), patient.zone).date()
+    """The patient's own local date: days, sessions and check-ins are counted in it (the
+    one rule, `patients.services.patient_local_date`)."""
+    return patient_local_date(patient)
 
 
 def screening_facts(patient: Patient) -> ScreeningFacts:

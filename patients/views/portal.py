@@ -44,6 +44,7 @@ from patients.services import (
     intake_screening,
     intake_submit,
     patient_health_update,
+    patient_local_date,
     patient_reminder_settings_update,
 )
 from programmes import services
@@ -358,7 +359,7 @@ def health_update(request: HttpRequest, patient: Patient) -> HttpResponse:
     form = HealthUpdateForm(
         request.POST if request.method == "POST" else None,
         previous=answers_from_json(intake.answers),
-        today=timezone.localdate(),
+        today=patient_local_date(patient),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -426,7 +427,7 @@ def intake(request: HttpRequest, patient: Patient) -> HttpResponse:
         return redirect(f"{reverse('portal:intake')}?step={step + 1}")
     if form.errors:  # an earlier step went wrong (an old draft): show the first one
         return _intake_page(request, patient, form, _first_step_with_errors(form))
-    today = timezone.localdate()
+    today = patient_local_date(patient)  # the intake is dated in the patient's own day
     cleaned = form.cleaned_data
     try:
         sent = intake_submit(

@@ -93,6 +93,7 @@ class Setup:
     inversion: int | None = None  # the shipped inversion exercise
     clinician: int | None = None
     draft: int | None = None  # a draft plan of another patient
+    inversion_dose: int | None = None  # the plan's row of the shipped inversion exercise
 
     def params(self) -> dict[str, int | None]:
         return dict(self.__dict__)
@@ -128,6 +129,26 @@ def cleared_day_20() -> Setup:
     patient = PatientFactory()
     screen(patient, taken_on=timezone.localdate() - timedelta(days=22))
     return _ids(patient, running_plan(patient, days_ago=20))
+
+
+def cleared_with_inversion_exercise() -> Setup:
+    """The same, with the shipped inversion exercise at 1 minute once a day beside step 1."""
+    patient = PatientFactory()
+    screen(patient)
+    plan = running_plan(patient)
+    dose = PlanExercise.objects.create(
+        plan=plan, exercise=inversion_exercise(), order=9, hold_seconds=60, times_per_day=1
+    )
+    return _ids(patient, plan, inversion_dose=dose.pk)
+
+
+def cleared_with_blank_inversion_exercise() -> Setup:
+    """The same, the plan's inversion exercise leaving its hold to the library's default."""
+    patient = PatientFactory()
+    screen(patient)
+    plan = running_plan(patient)
+    dose = PlanExercise.objects.create(plan=plan, exercise=inversion_exercise(), order=9)
+    return _ids(patient, plan, inversion_dose=dose.pk)
 
 
 def full_inversion() -> Setup:
@@ -260,6 +281,62 @@ class Case:
 
 
 REFUSED = {
+    # The whole prescription: start ranges, the size of a step, inversion exercises.
+    "first step raised from 20 degrees, 1 minute to 60 degrees, 4 minutes on day 0": Case(
+        cleared,
+        "UPDATE programmes_planinversionstep SET angle_deg = 60, hold_seconds = 240 "
+        "WHERE id = %(step)s",
+        "outside the start ranges",
+    ),
+    "first step made twice a day": Case(
+        cleared,
+        "UPDATE programmes_planinversionstep SET sessions_per_day = 2 WHERE id = %(step)s",
+        "outside the start ranges",
+    ),
+    "the next step 25 degrees above the first": Case(
+        cleared,
+        "UPDATE programmes_planinversionstep SET angle_deg = 45 WHERE id = %(next_step)s",
+        "one step is at most",
+    ),
+    "the next step 3 minutes longer than the first": Case(
+        cleared,
+        "UPDATE programmes_planinversionstep SET hold_seconds = 240 WHERE id = %(next_step)s",
+        "one step is at most",
+    ),
+    "inversion exercise added at 10 minutes, 6 times a day": Case(
+        cleared,
+        "INSERT INTO programmes_planexercise "
+        '(plan_id, "order", exercise_id, sets, hold_seconds, times_per_day) '
+        "VALUES (%(plan)s, 60, %(inversion)s, 1, 600, 6)",
+        "above a first step's range",
+    ),
+    "inversion exercise's hold raised to 3 minutes": Case(
+        cleared_with_inversion_exercise,
+        "UPDATE programmes_planexercise SET hold_seconds = 180 WHERE id = %(inversion_dose)s",
+        "above a first step's range",
+    ),
+    "inversion exercise's sets made three holds of 1 minute": Case(
+        cleared_with_inversion_exercise,
+        "UPDATE programmes_planexercise SET sets = 3 WHERE id = %(inversion_dose)s",
+        "above a first step's range",
+    ),
+    "a second inversion exercise: three sessions a day with the step": Case(
+        cleared_with_inversion_exercise,
+        "INSERT INTO programmes_planexercise "
+        '(plan_id, "order", exercise_id, sets, hold_seconds, times_per_day) '
+        "VALUES (%(plan)s, 61, %(inversion)s, 1, 60, 1)",
+        "3 inversion sessions a day",
+    ),
+    "the library's default hold of a blank inversion exercise raised to 10 minutes": Case(
+        cleared_with_blank_inversion_exercise,
+        "UPDATE programmes_exercise SET default_hold_seconds = 600 WHERE id = %(inversion)s",
+        "above a first step's range",
+    ),
+    "a stop symptom recorded while inversion runs": Case(
+        cleared,
+        "UPDATE patients_patient SET stop_symptom_reported_at = now() WHERE id = %(patient)s",
+        "stop symptom reported at a check-in awaits a clinician's review",
+    ),
     # Caps of CLINICAL.md section 3 on the step rows.
     "current step raised to 90 degrees, 10 minutes, twice a day": Case(
         cleared,
@@ -551,6 +628,25 @@ REFUSED = {
 }
 
 LEGAL = {
+    "a stop symptom recorded as inversion pauses": Case(
+        cleared,
+        "UPDATE patients_patient SET stop_symptom_reported_at = now() WHERE id = %(patient)s;"
+        "UPDATE programmes_plan SET inversion_paused = true, "
+        "inversion_pause_cause = 'stop_symptom' WHERE id = %(plan)s",
+        None,
+    ),
+    "inversion exercise of 1 minute once a day beside step 1": Case(
+        cleared,
+        "INSERT INTO programmes_planexercise "
+        '(plan_id, "order", exercise_id, sets, hold_seconds, times_per_day) '
+        "VALUES (%(plan)s, 60, %(inversion)s, 1, 60, 1)",
+        None,
+    ),
+    "inversion exercise's hold lowered": Case(
+        cleared_with_inversion_exercise,
+        "UPDATE programmes_planexercise SET hold_seconds = 30 WHERE id = %(inversion_dose)s",
+        None,
+    ),
     "first two weeks: 150 s twice a day is exactly 5 minutes a day": Case(
         cleared,
         "UPDATE programmes_planinversionstep SET hold_seconds = 150, sessions_per_day = 2 "
