@@ -49,8 +49,34 @@ def _shared_or_own(queryset, request):
     return queryset.filter(Q(clinic__isnull=True) | Q(clinic=clinic_of(request.user)))
 
 
+class ExerciseForm(forms.ModelForm):
+    class Meta:
+        model = Exercise
+        fields = [
+            "clinic",
+            "name",
+            "slug",
+            "category",
+            "patient_instructions",
+            "clinician_notes",
+            "default_sets",
+            "default_repetitions",
+            "default_hold_seconds",
+            "default_times_per_day",
+            "contraindication_tags",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        changes = {name: cleaned.get(name) for name in self.changed_data}
+        for field, message in services.exercise_change_problems(self.instance, changes).items():
+            self.add_error(field, message)
+        return cleaned
+
+
 @admin.register(Exercise)
 class ExerciseAdmin(admin.ModelAdmin):
+    form = ExerciseForm
     list_display = ["name", "category", "default_dosage", "contraindication_tags"]
     list_filter = ["category"]
     search_fields = ["name", "patient_instructions"]

@@ -181,6 +181,45 @@ def _make_step_current(
     plan.step_started_on = today if step is not None else None
 
 
+# What an exercise of the library is, as a prescription counts it.
+EXERCISE_PRESCRIBING_FIELDS = ("category", "default_hold_seconds")
+
+
+def exercise_change_problems(exercise: Exercise, changes: dict) -> dict[str, str]:
+    """Why this change to a library exercise (field: new value) can't be saved (empty: it can).
+
+    Its category and default hold are what plans in use prescribe (an inversion exercise
+    is inversion; a blank hold on a plan is the library's): a change would rewrite those
+    prescriptions past every check, so it waits until no plan in use holds it.
+    """
+    if exercise.pk is None:
+        return {}
+    stored = Exercise.objects.filter(pk=exercise.pk).values(*EXERCISE_PRESCRIBING_FIELDS).get()
+    fields = [
+        name
+        for name, value in changes.items()
+        if name in EXERCISE_PRESCRIBING_FIELDS and value != stored[name]
+    ]
+    inversion = INVERSION_CATEGORY in (stored["category"], changes.get("category"))
+    if not fields or (fields == ["default_hold_seconds"] and not inversion):
+        return {}  # a default hold of a non-inversion exercise is only a default
+    in_use = (
+        Plan.objects.filter(
+            exercises__exercise_id=exercise.pk,
+            status__in=(PlanStatus.DRAFT, PlanStatus.ACTIVE, PlanStatus.PAUSED),
+        )
+        .distinct()
+        .count()
+    )
+    if not in_use:
+        return {}
+    message = (
+        f"On {in_use} plan{'s' if in_use != 1 else ''} in use: this would change what "
+        "they prescribe. Add a new exercise instead."
+    )
+    return {name: message for name in fields}
+
+
 def plan_assignment_problems(
     *, patient: Patient, template: ProgrammeTemplate, today: date | None = None
 ) -> dict[str, str]:
@@ -1007,12 +1046,20 @@ def _plan_update_problems(plan: Plan, changed: dict, *, today: date) -> dict[str
         problems["ceiling_deg"] = "The ceiling is between 15° and 90°."
     elif ceiling > 60 and not full:
         problems["ceiling_deg"] = "Above 60° only when full inversion is allowed on this plan."
-    elif plan.current_step is not None and plan.current_step.angle_deg > min(
-        ceiling, 90 if full else 60
-    ):
-        problems["ceiling_deg"] = (
-            f"The current step is at {plan.current_step.angle_deg}°: go back a step first."
-        )
+    else:
+        # Every step keeps the ceiling (PostgreSQL holds it), not only the current one.
+        limit = min(ceiling, 90 if full else 60)
+        above = plan.inversion_steps.filter(angle_deg__gt=limit).order_by("order").first()
+        if above is not None:
+            field = "ceiling_deg" if "ceiling_deg" in changed else "full_inversion_allowed"
+            problems[field] = (
+                f"Step {above.order + 1} is at {above.angle_deg}°, above {limit}°: "
+                + (
+                    "go back a step first."
+                    if above.pk == plan.current_step_id
+                    else "change the plan's steps first, or keep the ceiling."
+                )
+            )
     if "clinician" in changed:
         from clinic.permissions import CLINICAL_ROLES
 

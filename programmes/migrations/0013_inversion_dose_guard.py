@@ -114,6 +114,8 @@ DECLARE
     sessions integer;
     daily integer;
     day_limit integer;
+    doses integer;
+    inverting boolean;
 BEGIN
     SELECT * INTO plan FROM programmes_plan WHERE id = p_plan;
     IF NOT FOUND THEN
@@ -162,7 +164,36 @@ BEGIN
         END IF;
         prev := s;
     END LOOP;
-    -- Inversion exercises: a fixed dose, within a first step's range.
+    IF plan.current_step_id IS NOT NULL THEN
+        SELECT st.* INTO step FROM programmes_planinversionstep st
+         WHERE st.id = plan.current_step_id;
+        has_step := FOUND;  -- a missing step is the foreign key's to refuse
+    END IF;
+    IF has_step THEN  -- nested: an unassigned record can't be read, even behind AND
+        IF step.plan_id <> plan.id THEN
+            RAISE EXCEPTION 'plan %: the current step belongs to another plan', plan.id
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+    SELECT count(*), COALESCE(sum(pe.times_per_day), 0),
+           COALESCE(sum(COALESCE(pe.hold_seconds, e.default_hold_seconds, 0)
+                        * GREATEST(pe.sets, 1) * pe.times_per_day), 0)
+      INTO doses, sessions, daily
+      FROM programmes_planexercise pe
+      JOIN programmes_exercise e ON e.id = pe.exercise_id
+     WHERE pe.plan_id = plan.id AND e.category = 'inversion';
+    inverting := plan.status = 'active' AND NOT plan.inversion_paused
+                 AND (has_step OR doses > 0);
+    -- First whether this patient may invert at all, then how much.
+    IF inverting THEN
+        reason := inverto_inversion_forbidden(plan.patient_id);
+        IF reason IS NOT NULL THEN
+            RAISE EXCEPTION 'inversion refused for patient % (plan %): %',
+                plan.patient_id, plan.id, reason USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+    -- Inversion exercises, whatever the plan's status: a fixed dose within a first step's
+    -- range.
     FOR dose IN
         SELECT e.name, COALESCE(pe.hold_seconds, e.default_hold_seconds) AS hold,
                GREATEST(pe.sets, 1) AS sets, pe.times_per_day
@@ -180,34 +211,8 @@ BEGIN
                 dose.hold * dose.sets, dose.times_per_day USING ERRCODE = 'check_violation';
         END IF;
     END LOOP;
-    IF plan.current_step_id IS NOT NULL THEN
-        SELECT st.* INTO step FROM programmes_planinversionstep st
-         WHERE st.id = plan.current_step_id;
-        has_step := FOUND;  -- a missing step is the foreign key's to refuse
-    END IF;
-    IF has_step THEN  -- nested: an unassigned record can't be read, even behind AND
-        IF step.plan_id <> plan.id THEN
-            RAISE EXCEPTION 'plan %: the current step belongs to another plan', plan.id
-                USING ERRCODE = 'check_violation';
-        END IF;
-    END IF;
-    IF plan.status <> 'active' OR plan.inversion_paused THEN
+    IF NOT inverting THEN
         RETURN;
-    END IF;
-    SELECT COALESCE(sum(pe.times_per_day), 0),
-           COALESCE(sum(COALESCE(pe.hold_seconds, e.default_hold_seconds, 0)
-                        * GREATEST(pe.sets, 1) * pe.times_per_day), 0)
-      INTO sessions, daily
-      FROM programmes_planexercise pe
-      JOIN programmes_exercise e ON e.id = pe.exercise_id
-     WHERE pe.plan_id = plan.id AND e.category = 'inversion';
-    IF NOT has_step AND sessions = 0 THEN
-        RETURN;  -- no inversion on this plan
-    END IF;
-    reason := inverto_inversion_forbidden(plan.patient_id);
-    IF reason IS NOT NULL THEN
-        RAISE EXCEPTION 'inversion refused for patient % (plan %): %',
-            plan.patient_id, plan.id, reason USING ERRCODE = 'check_violation';
     END IF;
     IF has_step THEN
         per_session := CASE WHEN step.cycles IS NOT NULL

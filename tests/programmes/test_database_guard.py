@@ -81,6 +81,7 @@ class Setup:
     plan: int
     step: int | None = None  # the plan's current step
     next_step: int | None = None
+    third_step: int | None = None
     high_step: int | None = None  # a step above 60°, not current
     screening: int | None = None  # the current screening
     old_screening: int | None = None  # an earlier screening of the same patient
@@ -108,6 +109,7 @@ def _ids(patient, plan, **more) -> Setup:
         plan=plan.pk,
         step=plan.current_step_id,
         next_step=steps[1] if len(steps) > 1 else None,
+        third_step=steps[2] if len(steps) > 2 else None,
         screening=patient.current_screening_id,
         exercise=dose.pk if dose else None,
         library_exercise=dose.exercise_id if dose else None,
@@ -281,6 +283,11 @@ class Case:
 
 
 REFUSED = {
+    "the ceiling lowered below a later step": Case(
+        cleared,
+        "UPDATE programmes_plan SET ceiling_deg = 20 WHERE id = %(plan)s",
+        "step 2 at 30 degrees is above the plan ceiling 20",
+    ),
     # The whole prescription: start ranges, the size of a step, inversion exercises.
     "first step raised from 20 degrees, 1 minute to 60 degrees, 4 minutes on day 0": Case(
         cleared,
@@ -360,23 +367,24 @@ REFUSED = {
         "WHERE id = %(plan)s",
         "above 60 and the plan does not allow full inversion",
     ),
-    "first two weeks: 200 s twice a day is over 5 minutes a day": Case(
+    "first step: 200 s twice a day is outside the start ranges": Case(
         cleared,
         "UPDATE programmes_planinversionstep SET hold_seconds = 200, sessions_per_day = 2 "
         "WHERE id = %(step)s",
-        "above the 300 s a day of a plan's first 14 days",
+        "outside the start ranges",
     ),
     "first two weeks: intermittent 12 cycles of 30 s is over 5 minutes a day": Case(
         cleared,
         "UPDATE programmes_planinversionstep SET cycles = 12, cycle_seconds = 30 "
         "WHERE id = %(step)s",
-        "above the 300 s a day",
+        "above today's limit of 300 s",
     ),
-    "a next step made current beyond the first weeks' limit": Case(
+    "first two weeks: step 3 (3 minutes) twice a day made current": Case(
         cleared,
-        "UPDATE programmes_planinversionstep SET hold_seconds = 400 WHERE id = %(next_step)s;"
-        "UPDATE programmes_plan SET current_step_id = %(next_step)s WHERE id = %(plan)s",
-        "above the 300 s a day",
+        "UPDATE programmes_planinversionstep SET sessions_per_day = 2 "
+        "WHERE id = %(third_step)s;"
+        "UPDATE programmes_plan SET current_step_id = %(third_step)s WHERE id = %(plan)s",
+        "360 s inverted a day is above today's limit of 300 s",
     ),
     "angle beyond 90 degrees": Case(
         cleared,
@@ -647,10 +655,10 @@ LEGAL = {
         "UPDATE programmes_planexercise SET hold_seconds = 30 WHERE id = %(inversion_dose)s",
         None,
     ),
-    "first two weeks: 150 s twice a day is exactly 5 minutes a day": Case(
+    "first two weeks: step 2 (2 minutes) twice a day made current, 4 minutes a day": Case(
         cleared,
-        "UPDATE programmes_planinversionstep SET hold_seconds = 150, sessions_per_day = 2 "
-        "WHERE id = %(step)s",
+        "UPDATE programmes_planinversionstep SET sessions_per_day = 2 WHERE id = %(next_step)s;"
+        "UPDATE programmes_plan SET current_step_id = %(next_step)s WHERE id = %(plan)s",
         None,
     ),
     "first two weeks: intermittent 10 cycles of 30 s is exactly 5 minutes": Case(
@@ -659,15 +667,16 @@ LEGAL = {
         "WHERE id = %(step)s",
         None,
     ),
-    "day 20: 10 minutes twice a day at 60 degrees": Case(
+    "day 20: step 3 (3 minutes) twice a day made current, past 5 minutes a day": Case(
         cleared_day_20,
-        "UPDATE programmes_planinversionstep SET angle_deg = 60, hold_seconds = 600, "
-        "sessions_per_day = 2 WHERE id = %(step)s",
+        "UPDATE programmes_planinversionstep SET sessions_per_day = 2 "
+        "WHERE id = %(third_step)s;"
+        "UPDATE programmes_plan SET current_step_id = %(third_step)s WHERE id = %(plan)s",
         None,
     ),
-    "full inversion allowed: the current step raised to 70 degrees": Case(
+    "full inversion allowed: the 70 degree step made current": Case(
         full_inversion,
-        "UPDATE programmes_planinversionstep SET angle_deg = 70 WHERE id = %(step)s",
+        "UPDATE programmes_plan SET current_step_id = %(high_step)s WHERE id = %(plan)s",
         None,
     ),
     "the plan's own next step made current": Case(
@@ -675,8 +684,8 @@ LEGAL = {
         "UPDATE programmes_plan SET current_step_id = %(next_step)s WHERE id = %(plan)s",
         None,
     ),
-    "the ceiling lowered to the current step's angle": Case(
-        cleared, "UPDATE programmes_plan SET ceiling_deg = 20 WHERE id = %(plan)s", None
+    "the ceiling lowered to the plan's highest step": Case(
+        full_inversion, "UPDATE programmes_plan SET ceiling_deg = 70 WHERE id = %(plan)s", None
     ),
     "a template step at 60 degrees, 2 sessions a day": Case(
         cleared,

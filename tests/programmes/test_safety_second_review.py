@@ -24,6 +24,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from clinic.models import Role
 from patients import services as patient_services
 from programmes import checkins, services
 from programmes.domain.permission import (
@@ -45,7 +46,7 @@ from programmes.models import (
 )
 from programmes.permission import patient_today, treatment_today
 from programmes.reminders import NOTHING_PRESCRIBED, reminder_send_batch
-from tests.factories import patient_with_portal, screen
+from tests.factories import member, otp_login, patient_with_portal, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -423,3 +424,69 @@ def test_going_back_while_inversion_is_paused_still_checks_the_caps():
     assert Plan.objects.get(pk=plan.pk).current_step.order == 1
     assert plan.status == PlanStatus.PAUSED
     type(first).objects.filter(pk=first.pk).update(hold_seconds=60)  # PostgreSQL would refuse
+
+
+# A library exercise in use keeps what it prescribes; a ceiling keeps every step.
+
+
+def test_an_exercise_on_a_plan_in_use_cant_become_inversion_or_change_its_default_hold():
+    patient = cleared_patient()
+    plan = running(patient, "exercise_only")
+    walking = plan.exercises.select_related("exercise").first().exercise
+    own = Exercise.objects.create(
+        clinic=patient.clinic,
+        name="Chair lean",
+        slug="chair-lean",
+        category="stretch",
+        patient_instructions="Lean back.",
+    )
+    PlanExercise.objects.create(plan=plan, exercise=own, order=70)
+    problems = services.exercise_change_problems(own, {"category": INVERSION_CATEGORY})
+    assert "On 1 plan in use" in problems["category"]
+    assert services.exercise_change_problems(own, {"name": "Chair lean (seated)"}) == {}
+    assert services.exercise_change_problems(walking, {"default_hold_seconds": 5}) == {}
+    # The shipped inversion exercise is on no plan yet: its default may change.
+    assert (
+        services.exercise_change_problems(shipped_inversion(), {"default_hold_seconds": 90}) == {}
+    )
+
+
+def test_the_admin_refuses_turning_an_exercise_in_use_into_inversion_with_a_message():
+    patient = cleared_patient()
+    admin_client = Client()
+    otp_login(admin_client, member(Role.CLINIC_ADMIN, patient.clinic))
+    plan = running(patient, "exercise_only")
+    own = Exercise.objects.create(
+        clinic=patient.clinic,
+        name="Chair lean",
+        slug="chair-lean",
+        category="stretch",
+        patient_instructions="Lean back.",
+    )
+    PlanExercise.objects.create(plan=plan, exercise=own, order=70)
+    response = admin_client.post(
+        f"/admin/programmes/exercise/{own.pk}/change/",
+        {
+            "clinic": patient.clinic_id,
+            "name": own.name,
+            "slug": own.slug,
+            "category": INVERSION_CATEGORY,
+            "patient_instructions": own.patient_instructions,
+            "default_sets": 1,
+            "default_times_per_day": 1,
+            "default_hold_seconds": 60,
+        },
+    )
+    assert response.status_code == 200
+    assert "On 1 plan in use" in response.content.decode()
+    own.refresh_from_db()
+    assert own.category == "stretch"
+
+
+def test_lowering_the_ceiling_below_a_later_step_is_refused_with_a_message():
+    patient = cleared_patient()
+    plan = running(patient)
+    with pytest.raises(ValidationError, match="Step 3 is at 40°"):
+        services.plan_update(
+            plan=plan, changes={"ceiling_deg": 35}, by=patient.clinician, channel="admin"
+        )
