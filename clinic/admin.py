@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from clinic.audit import audit_record
 from clinic.models import (
     TABLE_MAX_HEIGHT_CM,
     TABLE_MAX_WEIGHT_KG,
+    ApiToken,
     AuditEvent,
     Clinic,
     Membership,
@@ -25,6 +30,7 @@ from clinic.models import (
 from clinic.otp import second_factor_reset
 from clinic.roles import clinic_of, role_of
 from clinic.services import clinic_table_limits_change
+from clinic.tokens import Reason, token_expired, tokens_revoke
 
 
 class ClinicScopedAdmin(admin.ModelAdmin):
@@ -251,3 +257,123 @@ class AuditEventAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _clinic_admin_or_superuser(request) -> bool:
+    return request.user.is_superuser or role_of(request.user) == Role.CLINIC_ADMIN
+
+
+class SecurityRecordAdmin(admin.ModelAdmin):
+    """Read-only records of the clinic's accounts, for its administrators and superusers."""
+
+    def has_module_permission(self, request):
+        return _clinic_admin_or_superuser(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _clinic_admin_or_superuser(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(SecurityRecordAdmin):
+    """Every API token of the clinic's accounts, live and past; revoke from the list."""
+
+    list_display = ["user", "status", "created_at", "last_used_at", "created_ip"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "revoked_reason"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    list_select_related = ["user"]
+    fields = [
+        "user",
+        "status",
+        "created_at",
+        "created_ip",
+        "last_used_at",
+        "revoked_at",
+        "revoked_reason",
+    ]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        clinic = clinic_of(request.user)
+        if clinic is None:
+            return queryset.none()
+        return queryset.filter(user__membership__clinic=clinic)
+
+    def get_actions(self, request):
+        # Revoking changes nothing the has_change_permission guards: offered to whoever views.
+        actions = super().get_actions(request)
+        return actions if _clinic_admin_or_superuser(request) else {}
+
+    @admin.display(description="Status")
+    def status(self, token: ApiToken) -> str:
+        if token.revoked_at is not None:
+            return f"Revoked: {token.get_revoked_reason_display()}"
+        if token_expired(token, now=timezone.now()):
+            return "Expired"
+        return "Live"
+
+    @admin.action(description="Revoke the selected API tokens")
+    def revoke(self, request, queryset):
+        revoked = 0
+        with transaction.atomic():
+            for token in queryset.filter(revoked_at__isnull=True).select_related("user"):
+                revoked += tokens_revoke(
+                    user=token.user,
+                    reason=Reason.ADMINISTRATOR,
+                    by=request.user,
+                    channel=AuditEvent.Channel.ADMIN,
+                    request=request,
+                    tokens=ApiToken.objects.filter(pk=token.pk),
+                )
+        self.message_user(request, f"{revoked} API token(s) revoked.")
+
+
+# django-axes' records of sign-ins: failures (kept), lockout counters and successes,
+# shown to a clinic administrator for their own clinic's accounts. A user name that
+# belongs to no account of theirs (a guess) is the superuser's to see.
+
+admin.site.unregister(AccessAttempt)
+admin.site.unregister(AccessLog)
+admin.site.unregister(AccessFailureLog)
+
+
+class ClinicSignInRecordAdmin(SecurityRecordAdmin):
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        clinic = clinic_of(request.user)
+        if clinic is None:
+            return queryset.none()
+        usernames = get_user_model().objects.filter(membership__clinic=clinic)
+        return queryset.filter(username__in=usernames.values("username"))
+
+
+@admin.register(AccessAttempt)
+class ScopedAccessAttemptAdmin(ClinicSignInRecordAdmin, AccessAttemptAdmin):
+    """Lockout counters; a superuser may delete one to lift a lockout."""
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(AccessFailureLog)
+class ScopedAccessFailureLogAdmin(ClinicSignInRecordAdmin, AccessFailureLogAdmin):
+    pass
+
+
+@admin.register(AccessLog)
+class ScopedAccessLogAdmin(ClinicSignInRecordAdmin, AccessLogAdmin):
+    pass

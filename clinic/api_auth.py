@@ -1,18 +1,22 @@
-"""Token login for integrators, counted and locked out by django-axes like every sign-in."""
+"""Token sign-in and sign-out for integrators, counted and locked out by django-axes like
+every sign-in. Tokens themselves (rotation, expiry, revocation) live in clinic/tokens.py."""
 
 from __future__ import annotations
 
+from axes.models import AccessLog
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
 from django.contrib.auth.signals import user_login_failed
 from django_otp import match_token
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic.models import AuditEvent
 from clinic.otp import reset_failures_after_sign_in, second_factor_required
+from clinic.tokens import ExpiringTokenAuthentication, Reason, token_issue, tokens_revoke
 
 
 class TokenLoginSerializer(serializers.Serializer):
@@ -36,16 +40,36 @@ class TokenLoginSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(
-        help_text="Send as `Authorization: Token <token>` on every API request."
+        help_text="Send as `Authorization: Token <token>` on every API request. A new "
+        "token at each sign-in replaces the account's earlier ones; it expires after "
+        "30 days unused (by default) and when the password, second factor or role changes."
     )
 
 
-class TokenLoginView(APIView):
-    """Exchange a user name and password for the account's API token.
+def _record_sign_in(django_request, user) -> None:
+    """Keep the successful sign-in, as django-axes does for the sign-in pages.
 
-    Failed attempts are counted by django-axes per user name and address, as
-    on the portal and admin sign-in pages; after too many the address is locked
-    out (429) for the cool-off period, even with the right password.
+    Not `user_logged_in`: that signal's receivers expect a browser session to start.
+    """
+    AccessLog.objects.create(
+        username=user.get_username(),
+        ip_address=django_request.axes_ip_address,
+        user_agent=django_request.axes_user_agent,
+        http_accept=django_request.axes_http_accept,
+        path_info=django_request.axes_path_info,
+        attempt_time=django_request.axes_attempt_time,
+    )
+    update_last_login(None, user)
+
+
+class TokenLoginView(APIView):
+    """Exchange a user name and password for a new API token.
+
+    Failed attempts are counted by django-axes as on the portal and admin sign-in
+    pages: per user name and address, per address across accounts, and across the
+    whole service (clinic/signin.py). Past a limit the answer is 429 for the cool-off
+    period, even with the right password. Each sign-in issues a new token and revokes
+    the account's earlier ones.
     """
 
     authentication_classes: list = []
@@ -99,5 +123,30 @@ class TokenLoginView(APIView):
             )
         # The whole sign-in succeeded: forget this user's failures from this address.
         reset_failures_after_sign_in(django_request, user)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        key = token_issue(user=user, request=django_request)
+        _record_sign_in(django_request, user)
+        return Response({"token": key})
+
+
+class TokenRevokeView(APIView):
+    """Sign out: revoke the token this request is signed in with."""
+
+    authentication_classes = [ExpiringTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="Revoked: the token signs nobody in now.")},
+        summary="Revoke the API token of this request (sign out)",
+        tags=["auth"],
+    )
+    def post(self, request):
+        tokens_revoke(
+            user=request.user,
+            reason=Reason.SIGNED_OUT,
+            by=request.user,
+            channel=AuditEvent.Channel.API,
+            request=request,
+            tokens=request.user.api_tokens.filter(pk=request.auth.pk),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,8 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self) -> None:
-        from clinic import otp  # noqa: F401 - connects its user_logged_in receiver
+        # Receivers: second-factor lockout resets, session clocks, token revocation.
+        from clinic import otp, signin, tokens  # noqa: F401
         from clinic.roles import sync_role_groups
 
         # Every app sends post_migrate; syncing is idempotent and needs all apps' permissions.

@@ -165,3 +165,73 @@ class TableLimitsVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.clinic} table limits v{self.version}"
+
+
+class ApiToken(models.Model):
+    """An API sign-in. The key is shown once, at sign-in; only its SHA-256 digest is kept.
+
+    Each sign-in issues a new token and revokes the account's earlier ones; a token
+    unused for `API_TOKEN_IDLE_DAYS`, or older than `API_TOKEN_MAX_AGE_DAYS`, no longer
+    signs anyone in. Revoked tokens stay as the account's token history.
+    """
+
+    class RevokeReason(models.TextChoices):
+        ROTATED = "rotated", "Replaced at a new sign-in"
+        SIGNED_OUT = "signed_out", "Revoked by its holder"
+        EXPIRED = "expired", "Expired"
+        PASSWORD_CHANGED = "password_changed", "Password changed or reset"
+        SECOND_FACTOR_CHANGED = "second_factor_changed", "Second factor reset or changed"
+        ROLE_CHANGED = "role_changed", "Role or clinic changed"
+        DEACTIVATED = "deactivated", "Account deactivated"
+        ADMINISTRATOR = "administrator", "Revoked by an administrator"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_ip = models.GenericIPAddressField(null=True, blank=True)
+    last_used_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=30, choices=RevokeReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+        indexes = [
+            models.Index(
+                fields=["user"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="apitoken_user_live_idx",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(revoked_at__isnull=True, revoked_reason="")
+                | (models.Q(revoked_at__isnull=False) & ~models.Q(revoked_reason="")),
+                name="apitoken_revoked_with_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"API token of {self.user} from {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PasswordResetRequest(models.Model):
+    """One password-reset request, or one reset e-mail sent: what the rate limits count."""
+
+    requested_at = models.DateTimeField(auto_now_add=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # The account e-mailed; empty for a request that sent nothing.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["ip_address", "requested_at"], name="pwreset_address_at_idx"),
+            models.Index(fields=["user", "requested_at"], name="pwreset_user_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Password reset {self.requested_at:%Y-%m-%d %H:%M} from {self.ip_address}"

@@ -20,9 +20,12 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_client_session_hash
+from axes.models import AccessLog
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
@@ -98,6 +101,18 @@ class SecondFactorMiddleware:
                 {"detail": "Enter the code from your authenticator app first."}, status=403
             )
         return redirect_to_second_factor(request)
+
+
+def cycle_session_after_second_factor(request: HttpRequest) -> None:
+    """A new session key (and CSRF token) once the second factor is in, as Django does
+    after the password: a key seen before the code step is worth nothing after it."""
+    before = get_client_session_hash(request)
+    request.session.cycle_key()
+    rotate_token(request)
+    # The sign-in record follows the session, so signing out still closes it.
+    AccessLog.objects.filter(session_hash=before, logout_time__isnull=True).update(
+        session_hash=get_client_session_hash(request)
+    )
 
 
 def lockout_credentials(user) -> dict[str, str]:

@@ -30,6 +30,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.audit import audit_record
 from clinic.otp import (
+    cycle_session_after_second_factor,
     has_confirmed_device,
     is_locked_out,
     lockout_credentials,
@@ -107,6 +108,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
             device = match_token(request.user, form.cleaned_data["code"])
         if device is not None:
             django_otp.login(request, device)
+            cycle_session_after_second_factor(request)
             reset_failures_after_sign_in(request, request.user)
             return redirect(next_url)
         user_login_failed.send(
@@ -193,6 +195,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
                 device = None
         if device is not None:
             django_otp.login(request, device)
+            cycle_session_after_second_factor(request)
             reset_failures_after_sign_in(request, request.user)
             return redirect(next_url)
         form.add_error("code", "That code is not right. Check the app shows Inverto, then retry.")

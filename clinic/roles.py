@@ -82,10 +82,18 @@ def sync_role_groups(**_kwargs) -> None:
 
 @transaction.atomic
 def membership_grant(*, user, clinic: Clinic, role: str) -> Membership:
-    """Give a user one role at one clinic, with the matching group and admin access."""
+    """Give a user one role at one clinic, with the matching group and admin access.
+
+    A change of role or clinic revokes the account's API tokens.
+    """
+    from clinic.tokens import Reason, tokens_revoke
+
+    before = Membership.objects.filter(user=user).values_list("clinic_id", "role").first()
     membership, _ = Membership.objects.update_or_create(
         user=user, defaults={"clinic": clinic, "role": role}
     )
+    if before is not None and before != (clinic.pk, role):
+        tokens_revoke(user=user, reason=Reason.ROLE_CHANGED)
     user.groups.remove(*Group.objects.filter(name__in=ROLE_GROUP_NAMES.values()))
     user.groups.add(Group.objects.get(name=ROLE_GROUP_NAMES[role]))
     user.is_staff = role in STAFF_SIDE_ROLES

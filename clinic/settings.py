@@ -39,7 +39,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -61,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clinic.signin.SessionLifetimeMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "clinic.otp.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -74,11 +74,34 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Lockout after repeated failed logins (django-axes), per username and address.
+# Lockout after repeated failed logins (django-axes), per username and address; our
+# handler adds a limit per address across accounts and one across the whole service
+# (password spraying, clinic/signin.py). Every failure and sign-in is kept.
+AXES_HANDLER = "clinic.signin.SignInLimitsHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1  # hour
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Failures from one address, whatever the user names, within the cool-off hour.
+SIGNIN_ADDRESS_FAILURE_LIMIT = env.int("SIGNIN_ADDRESS_FAILURE_LIMIT", 20)
+# Failures across every account and address within the window: then every sign-in waits.
+SIGNIN_GLOBAL_FAILURE_LIMIT = env.int("SIGNIN_GLOBAL_FAILURE_LIMIT", 100)
+SIGNIN_GLOBAL_WINDOW_MINUTES = env.int("SIGNIN_GLOBAL_WINDOW_MINUTES", 10)
+# Password-reset requests per address, and reset e-mails per account, within the window.
+PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", 10)
+PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PASSWORD_RESET_ACCOUNT_LIMIT", 3)
+PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", 60)
+# Sessions end after this long without a request, and this long after sign-in at most:
+# staff-side accounts (administrators, clinicians, staff) and patients apart.
+SESSION_IDLE_MINUTES_STAFF = env.int("SESSION_IDLE_MINUTES_STAFF", 15)
+SESSION_IDLE_MINUTES_PATIENT = env.int("SESSION_IDLE_MINUTES_PATIENT", 60)
+SESSION_MAX_HOURS_STAFF = env.int("SESSION_MAX_HOURS_STAFF", 12)
+SESSION_MAX_HOURS_PATIENT = env.int("SESSION_MAX_HOURS_PATIENT", 12)
+SESSION_COOKIE_AGE = 3600 * max(SESSION_MAX_HOURS_STAFF, SESSION_MAX_HOURS_PATIENT)
+# API tokens: refused after this many days unused, and this many days after sign-in.
+API_TOKEN_IDLE_DAYS = env.int("API_TOKEN_IDLE_DAYS", 30)
+API_TOKEN_MAX_AGE_DAYS = env.int("API_TOKEN_MAX_AGE_DAYS", 90)
 # Failures are forgotten only when the whole sign-in succeeds, second factor included
 # (clinic/otp.py), so a password alone can't reset the count of wrong codes.
 AXES_RESET_ON_SUCCESS = False
@@ -144,6 +167,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: its `password_changed` hook revokes the account's API tokens.
+    {"NAME": "clinic.tokens.RevokeApiTokensOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"
@@ -168,7 +193,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     # Token first: an anonymous request answers 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "clinic.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["clinic.permissions.RoleAccess"],

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from clinic import otp_views
+from clinic import otp_views, signin
 from clinic.health import healthz, livez
 from patients.views import account
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/otp/", otp_views.otp_verify, name="otp_verify"),
     path("accounts/two-factor/", otp_views.otp_setup, name="otp_setup"),
+    # Before Django's own: the same page, with its e-mails rate-limited.
+    path("accounts/password_reset/", signin.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("invite/<str:token>/", account.invitation_accept, name="invitation_accept"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

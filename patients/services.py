@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.audit import audit_record
-from clinic.models import Clinic, Membership, Role
+from clinic.models import ApiToken, Clinic, Membership, Role
 from clinic.roles import role_of
 from patients.domain import gate
 from patients.domain.answers import (
@@ -1306,8 +1306,6 @@ def patient_erase(*, patient: Patient, by, reason: str, request=None) -> Patient
     Plans, screenings, check-ins and questionnaires stay for adherence and
     outcome statistics; running plans end. Irreversible, hence the reason.
     """
-    from rest_framework.authtoken.models import Token
-
     from programmes import services as programme_services
     from programmes.models import CheckIn, Plan, PlanStatus, PortalNotice, ReminderDelivery
 
@@ -1354,7 +1352,7 @@ def patient_erase(*, patient: Patient, by, reason: str, request=None) -> Patient
         user.save()
         for device in devices_for_user(user, confirmed=None):
             device.delete()
-        Token.objects.filter(user=user).delete()
+        ApiToken.objects.filter(user=user).delete()
 
     audit_record(
         actor=by,

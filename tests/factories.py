@@ -168,3 +168,10 @@ def otp_login(client, user):
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return device
+
+
+def api_token(user) -> str:
+    """A new API token for `user` (the key), as signing in through the API gives one."""
+    from clinic.tokens import token_issue
+
+    return token_issue(user=user)

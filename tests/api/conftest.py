@@ -8,14 +8,20 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clinic.models import Role
 from patients.models import Intake
 from programmes import checkins, services
 from programmes.models import ClinicianAlert, Exercise, Plan, ProgrammeTemplate
-from tests.factories import ClinicFactory, clinician, member, patient_with_portal, screen
+from tests.factories import (
+    ClinicFactory,
+    api_token,
+    clinician,
+    member,
+    patient_with_portal,
+    screen,
+)
 
 ROLES = (
     "anonymous",
@@ -45,8 +51,7 @@ class World:
         client = APIClient()
         user = self.users.get(role)
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
         return client
 
 

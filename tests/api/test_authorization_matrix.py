@@ -130,6 +130,9 @@ API: dict[tuple[str, str], Row] = {
         },
         health_data=False,
     ),
+    ("POST", f"{V1}/auth/token/revoke/"): Row(
+        expect(401, 204, 204, 204, 204, 204, 204), health_data=False
+    ),
     ("GET", f"{V1}/patients/"): Row(READ_ALL),
     ("POST", f"{V1}/patients/"): Row(
         # The other clinic's clinician can't name clinician A as responsible: 400.

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from patients import services as patient_services
@@ -26,7 +25,14 @@ from programmes.models import (
     TemplateInversionStep,
 )
 from tests.api.conftest import active_plan
-from tests.factories import REVIEW, ClinicFactory, clinician, patient_with_portal, screen
+from tests.factories import (
+    REVIEW,
+    ClinicFactory,
+    api_token,
+    clinician,
+    patient_with_portal,
+    screen,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +57,7 @@ class Clinic:
 
     def client(self, user) -> APIClient:
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
         return client
 
 
@@ -153,7 +158,6 @@ def _queries(world: Clinic, name: str) -> tuple[int, list[str], int]:
     role, url, _ = LISTS[name]
     user = world.clinician if role == "clinician" else world.first_patient.user
     client = world.client(user)
-    Token.objects.get_or_create(user=user)  # not counted: made before the request
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url(world))
     assert response.status_code == 200, response.content

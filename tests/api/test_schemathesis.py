@@ -15,7 +15,6 @@ from django.db import close_old_connections
 from django.test.utils import override_settings
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, seed, settings
-from rest_framework.authtoken.models import Token
 from rest_framework.renderers import JSONRenderer
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -26,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 
 from clinic.wsgi import application
 from tests.api.conftest import make_world
+from tests.factories import api_token
 
 ROLES_TESTED = ("clinician_a", "patient_a")
 CHECKS = [
@@ -66,10 +66,7 @@ def tokens(django_db_setup, django_db_blocker):
         with django_db_blocker.unblock(), FAST_HASHING:
             starter.create_library(apps, None)
             world = make_world()
-            keys = {
-                role: Token.objects.get_or_create(user=world.users[role])[0].key
-                for role in ROLES_TESTED
-            }
+            keys = {role: api_token(world.users[role]) for role in ROLES_TESTED}
         # The WSGI handler closes "old" connections at each request's start and end, as a
         # server must; that would close each test's transaction, so, as Django's test
         # client does, it is switched off while schemathesis calls the app.

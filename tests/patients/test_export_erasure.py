@@ -12,9 +12,8 @@ from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
-from clinic.models import AuditEvent, Role
+from clinic.models import ApiToken, AuditEvent, Role
 from patients import services
 from patients.models import Patient, Referral, Screening, ScreeningOverride
 from programmes import checkins
@@ -30,7 +29,7 @@ from programmes.models import (
     QuestionnaireResponse,
     ReminderDelivery,
 )
-from tests.factories import REVIEW, member, otp_login, patient_with_portal, screen
+from tests.factories import REVIEW, api_token, member, otp_login, patient_with_portal, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -196,7 +195,7 @@ def test_erasure_removes_identity_keeps_birth_year_and_closes_the_account(
     user = patient.user
     username = user.username
     TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    Token.objects.create(user=user)
+    api_token(user)
     assert can_authenticate(username)
 
     services.patient_erase(patient=patient, by=administrator, reason="Written request, 3 March")
@@ -211,7 +210,7 @@ def test_erasure_removes_identity_keeps_birth_year_and_closes_the_account(
     assert user.username != username and user.email == "" and user.first_name == ""
     assert not can_authenticate(username)
     assert not TOTPDevice.objects.filter(user=user).exists()
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
     assert not PortalNotice.objects.filter(patient=patient).exists()
     assert not CheckIn.objects.filter(patient=patient).exclude(note="").exists()
     assert not ReminderDelivery.objects.filter(patient=patient).exclude(last_error="").exists()
