@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from clinic.audit import audit_record
+from clinic.audit_admin import AuditedReadsAdmin
 from clinic.models import (
     TABLE_MAX_HEIGHT_CM,
     TABLE_MAX_WEIGHT_KG,
@@ -27,8 +28,11 @@ from clinic.roles import clinic_of, role_of
 from clinic.services import clinic_table_limits_change
 
 
-class ClinicScopedAdmin(admin.ModelAdmin):
-    """Rows of the user's own clinic only; `clinic_lookup` is the path to the clinic."""
+class ClinicScopedAdmin(AuditedReadsAdmin, admin.ModelAdmin):
+    """Rows of the user's own clinic only; `clinic_lookup` is the path to the clinic.
+
+    Its pages are audited as reads of the patients they show (`AuditedReadsAdmin`).
+    """
 
     clinic_lookup = "clinic"
 
@@ -198,6 +202,7 @@ class ClinicAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(ClinicScopedAdmin):
+    audit_patient_field = None  # the staff directory, no health data (changes are audited)
     list_display = ["user", "role", "clinic", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
@@ -239,6 +244,10 @@ class AuditEventAdmin(ClinicScopedAdmin):
     search_fields = ["summary", "object_id", "actor__username", "=patient_id"]
     date_hierarchy = "at"
     list_select_related = ["actor"]
+
+    def audit_patient_ids(self, obj: AuditEvent) -> list[int | None]:
+        # Reading the trail is audited too: it names patients and what was done to them.
+        return [obj.patient_id, *obj.patient_ids]
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser or role_of(request.user) == Role.CLINIC_ADMIN

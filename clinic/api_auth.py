@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic.otp import reset_failures_after_sign_in, second_factor_required
+from clinic.signin_audit import signin_record
 
 
 class TokenLoginSerializer(serializers.Serializer):
@@ -99,5 +100,6 @@ class TokenLoginView(APIView):
             )
         # The whole sign-in succeeded: forget this user's failures from this address.
         reset_failures_after_sign_in(django_request, user)
+        signin_record(django_request, user, how="API token")
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

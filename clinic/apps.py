@@ -7,8 +7,17 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self) -> None:
+        from celery.signals import task_postrun, task_prerun
+
         from clinic import otp  # noqa: F401 - connects its user_logged_in receiver
+        from clinic import signin_audit  # noqa: F401 - connects the sign-in receivers
+        from clinic.audit_context import task_context_close, task_context_open
         from clinic.roles import sync_role_groups
 
         # Every app sends post_migrate; syncing is idempotent and needs all apps' permissions.
         post_migrate.connect(sync_role_groups, dispatch_uid="clinic.sync_role_groups")
+        # Audit rows written by a task's services carry the channel "task".
+        task_prerun.connect(task_context_open, weak=False, dispatch_uid="clinic.audit_task_open")
+        task_postrun.connect(
+            task_context_close, weak=False, dispatch_uid="clinic.audit_task_close"
+        )

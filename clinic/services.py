@@ -69,7 +69,7 @@ def clinic_table_limits_change(
     max_height_cm,
     reason: str,
     by,
-    channel: str = AuditEvent.Channel.ADMIN,
+    channel: str | None = None,  # None: the request's, task's or command's own
     request=None,
 ) -> TableLimitsVersion:
     """Set a clinic's table limits, never above the shipped rating: a new version, audited.
