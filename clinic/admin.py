@@ -238,12 +238,20 @@ class AuditEventAdmin(ClinicScopedAdmin):
         "object_type",
         "object_id",
         "patient_id",
+        "patient_ids",
         "summary",
     ]
     list_filter = ["action", "channel", "object_type"]
     search_fields = ["summary", "object_id", "actor__username", "=patient_id"]
     date_hierarchy = "at"
     list_select_related = ["actor"]
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term.isdigit() and len(term) < 19:  # a patient id: the rows naming them in a list
+            found = found | queryset.filter(patient_ids__contains=[int(term)])
+        return found, duplicates
 
     def audit_patient_ids(self, obj: AuditEvent) -> list[int | None]:
         # Reading the trail is audited too: it names patients and what was done to them.

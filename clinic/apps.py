@@ -9,8 +9,10 @@ class ClinicConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import task_postrun, task_prerun
 
-        from clinic import otp  # noqa: F401 - connects its user_logged_in receiver
-        from clinic import signin_audit  # noqa: F401 - connects the sign-in receivers
+        from clinic import (
+            otp,  # noqa: F401 - connects its user_logged_in receiver
+            signin_audit,  # noqa: F401 - connects the sign-in receivers
+        )
         from clinic.audit_context import task_context_close, task_context_open
         from clinic.roles import sync_role_groups
 
@@ -18,6 +20,4 @@ class ClinicConfig(AppConfig):
         post_migrate.connect(sync_role_groups, dispatch_uid="clinic.sync_role_groups")
         # Audit rows written by a task's services carry the channel "task".
         task_prerun.connect(task_context_open, weak=False, dispatch_uid="clinic.audit_task_open")
-        task_postrun.connect(
-            task_context_close, weak=False, dispatch_uid="clinic.audit_task_close"
-        )
+        task_postrun.connect(task_context_close, weak=False, dispatch_uid="clinic.audit_task_close")

@@ -120,4 +120,3 @@ def audit_read(
         summary=summary or f"{request.method} {request.get_full_path()}"[:300],
         request=request,
     )
-

@@ -42,12 +42,16 @@ class AuditedReadsAdmin:
     def audit_patient_ids(self, obj: models.Model) -> list[int | None]:
         return [getattr(obj, self.audit_patient_field)] if self.audit_patient_field else []
 
-    def get_urls(self) -> list:
-        urls = super().get_urls()
+    @property
+    def urls(self) -> list:
+        # The final list, with a subclass's own pages (its `get_urls` puts them first).
+        urls = self.get_urls()
         if self.audit_patient_field is None:
             return urls
         return [
-            URLPattern(url.pattern, self._audited(url.callback, url.name), url.default_args, url.name)
+            URLPattern(
+                url.pattern, self._audited(url.callback, url.name), url.default_args, url.name
+            )
             if isinstance(url, URLPattern)
             else url
             for url in urls

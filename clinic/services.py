@@ -18,7 +18,6 @@ from clinic.audit import audit_record
 from clinic.models import (
     TABLE_MAX_HEIGHT_CM,
     TABLE_MAX_WEIGHT_KG,
-    AuditEvent,
     Clinic,
     Membership,
     Role,
