@@ -42,7 +42,7 @@ def audit_event(
     the events about exactly one patient (and set from `patient_ids` when it names one).
     """
     context = current_audit_context()
-    ids = _unique_ids(patient_ids if patient_ids is not None else [patient_id])
+    ids = _unique_ids([patient_id, *(patient_ids or ())])
     if patient_id is None and len(ids) == 1:
         patient_id = ids[0]
     ip = client_ip(request)
@@ -50,7 +50,6 @@ def audit_event(
         ip = context.ip_address
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
-        clinic=clinic,
         clinic_id=clinic.pk if clinic is not None else clinic_id,
         patient_id=patient_id,
         patient_ids=ids,
