@@ -15,7 +15,11 @@ def main() -> None:
         settings.INSTALLED_APPS  # noqa: B018 - load settings now so a bad one fails in one line
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from clinic.audit_context import COMMAND, audit_context
+
+    # Audit rows a command writes are the command's (a server's requests open their own).
+    with audit_context(COMMAND):
+        execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

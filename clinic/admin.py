@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from clinic.audit import audit_record
+from clinic.audit_admin import AuditedReadsAdmin
 from clinic.models import (
     TABLE_MAX_HEIGHT_CM,
     TABLE_MAX_WEIGHT_KG,
@@ -33,8 +34,11 @@ from clinic.services import clinic_table_limits_change
 from clinic.tokens import Reason, token_expired, tokens_revoke
 
 
-class ClinicScopedAdmin(admin.ModelAdmin):
-    """Rows of the user's own clinic only; `clinic_lookup` is the path to the clinic."""
+class ClinicScopedAdmin(AuditedReadsAdmin, admin.ModelAdmin):
+    """Rows of the user's own clinic only; `clinic_lookup` is the path to the clinic.
+
+    Its pages are audited as reads of the patients they show (`AuditedReadsAdmin`).
+    """
 
     clinic_lookup = "clinic"
 
@@ -204,6 +208,7 @@ class ClinicAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(ClinicScopedAdmin):
+    audit_patient_field = None  # the staff directory, no health data (changes are audited)
     list_display = ["user", "role", "clinic", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
@@ -239,12 +244,24 @@ class AuditEventAdmin(ClinicScopedAdmin):
         "object_type",
         "object_id",
         "patient_id",
+        "patient_ids",
         "summary",
     ]
     list_filter = ["action", "channel", "object_type"]
     search_fields = ["summary", "object_id", "actor__username", "=patient_id"]
     date_hierarchy = "at"
     list_select_related = ["actor"]
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term.isdigit() and len(term) < 19:  # a patient id: the rows naming them in a list
+            found = found | queryset.filter(patient_ids__contains=[int(term)])
+        return found, duplicates
+
+    def audit_patient_ids(self, obj: AuditEvent) -> list[int | None]:
+        # Reading the trail is audited too: it names patients and what was done to them.
+        return [obj.patient_id, *obj.patient_ids]
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser or role_of(request.user) == Role.CLINIC_ADMIN

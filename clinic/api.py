@@ -15,6 +15,7 @@ from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from clinic.audit import audit_read
 from clinic.models import AuditEvent
 
 
@@ -57,11 +58,8 @@ class CursorPagination(pagination.CursorPagination):
         return paged
 
 
-# Audit of reads: every health-data row the API shows leaves a row of who, when and where.
-
-
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+# Audit of reads: every request that shows health data leaves one row of who, when, where
+# and which patients (a page of 200 records is still one INSERT).
 
 
 def audit_reads(
@@ -72,31 +70,25 @@ def audit_reads(
     summary: str = "Read through the API",
     channel: str = AuditEvent.Channel.API,
 ) -> None:
-    """One `read` row per record shown, in one INSERT (a page of 200 is still one query).
+    """One `read` row for the records shown, naming each of their patients once.
 
     `subject(row)` gives (clinic id, patient id) of the record; `channel` where it was shown.
+    A single record is named by its id; an empty page leaves no row.
     """
-    user = request.user
-    actor = user if getattr(user, "is_authenticated", False) else None
-    ip = _client_ip(request)
-    events = []
-    for row in rows:
-        clinic_id, patient_id = subject(row)
-        events.append(
-            AuditEvent(
-                actor=actor,
-                clinic_id=clinic_id,
-                patient_id=patient_id,
-                action=AuditEvent.Action.READ,
-                channel=channel,
-                object_type=row._meta.label_lower,
-                object_id=str(row.pk),
-                summary=summary[:300],
-                ip_address=ip,
-            )
-        )
-    if events:
-        AuditEvent.objects.bulk_create(events)
+    rows = list(rows)
+    if not rows:
+        return
+    subjects = [subject(row) for row in rows]
+    first = rows[0]
+    audit_read(
+        request,
+        object_type=first._meta.label_lower,
+        object_id=str(first.pk) if len(rows) == 1 else "",
+        clinic_id=subjects[0][0],
+        patient_ids=[patient_id for _, patient_id in subjects],
+        channel=channel,
+        summary=summary if len(rows) == 1 else f"{summary} ({len(rows)} records)",
+    )
 
 
 def via_patient(row) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from clinic.models import AuditEvent
 from clinic.otp import reset_failures_after_sign_in, second_factor_required
+from clinic.signin_audit import signin_record
 from clinic.tokens import ExpiringTokenAuthentication, Reason, token_issue, tokens_revoke
 
 
@@ -125,6 +126,7 @@ class TokenLoginView(APIView):
         reset_failures_after_sign_in(django_request, user)
         key = token_issue(user=user, request=django_request)
         _record_sign_in(django_request, user)
+        signin_record(django_request, user, how="API token")
         return Response({"token": key})
 
 

@@ -1,41 +1,121 @@
-"""Writing the audit trail. Rows are only ever inserted (PostgreSQL refuses the rest)."""
+"""Writing the audit trail. Rows are only ever inserted (PostgreSQL refuses the rest).
+
+Every row says where the event came from (the channel) and, for a request, the
+caller's address: given explicitly, or else the current `clinic.audit_context`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
 
+from clinic.audit_context import channel_of_path, client_ip, current_audit_context
 from clinic.models import AuditEvent
 
+Channel = AuditEvent.Channel
 
-def _client_ip(request) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+
+def _unique_ids(ids: Iterable[int | None]) -> list[int]:
+    return list(dict.fromkeys(int(pk) for pk in ids if pk is not None))
+
+
+def audit_event(
+    *,
+    actor,
+    action: str,
+    object_type: str,
+    object_id: str = "",
+    channel: str | None = None,
+    clinic=None,
+    clinic_id: int | None = None,
+    patient_id: int | None = None,
+    patient_ids: Iterable[int | None] | None = None,
+    summary: str = "",
+    changes: dict[str, Any] | None = None,
+    request=None,
+) -> AuditEvent:
+    """One row. `channel` and `request` default to the current audit context's.
+
+    `patient_ids` are every patient the event showed or changed; `patient_id` is kept for
+    the events about exactly one patient (and set from `patient_ids` when it names one).
+    """
+    context = current_audit_context()
+    ids = _unique_ids([patient_id, *(patient_ids or ())])
+    if patient_id is None and len(ids) == 1:
+        patient_id = ids[0]
+    ip = client_ip(request)
+    if ip is None and context is not None:
+        ip = context.ip_address
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        clinic_id=clinic.pk if clinic is not None else clinic_id,
+        patient_id=patient_id,
+        patient_ids=ids,
+        action=action,
+        channel=channel or (context.channel if context else Channel.SYSTEM),
+        object_type=object_type[:60],
+        object_id=str(object_id)[:40],
+        summary=summary[:300],
+        changes=changes or {},
+        ip_address=ip,
+    )
 
 
 def audit_record(
     *,
     actor,
     action: str,
-    channel: str,
     obj: models.Model,
+    channel: str | None = None,
     clinic=None,
     patient_id: int | None = None,
+    patient_ids: Iterable[int | None] | None = None,
     summary: str = "",
     changes: dict[str, Any] | None = None,
     request=None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        clinic=clinic,
-        patient_id=patient_id,
+    """A row about one object (see `audit_event` for the defaults)."""
+    return audit_event(
+        actor=actor,
         action=action,
         channel=channel,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk or ""),
-        summary=summary[:300],
-        changes=changes or {},
-        ip_address=_client_ip(request),
+        clinic=clinic,
+        patient_id=patient_id,
+        patient_ids=patient_ids,
+        summary=summary,
+        changes=changes,
+        request=request,
+    )
+
+
+def audit_read(
+    request,
+    *,
+    object_type: str,
+    patient_ids: Iterable[int | None],
+    channel: str | None = None,
+    object_id: str = "",
+    clinic_id: int | None = None,
+    summary: str = "",
+    action: str = AuditEvent.Action.READ,
+) -> AuditEvent:
+    """One `read` row for one request, naming every patient it showed (one INSERT)."""
+    user = getattr(request, "user", None)
+    if clinic_id is None:
+        membership = getattr(user, "membership", None) if user is not None else None
+        clinic_id = getattr(membership, "clinic_id", None)
+    return audit_event(
+        actor=user,
+        action=action,
+        channel=channel or channel_of_path(request.path_info),
+        object_type=object_type,
+        object_id=object_id,
+        clinic_id=clinic_id,
+        patient_ids=patient_ids,
+        summary=summary or f"{request.method} {request.get_full_path()}"[:300],
+        request=request,
     )

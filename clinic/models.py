@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -99,6 +101,14 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()} at {self.clinic}"
 
 
+class AuditEventQuerySet(models.QuerySet):
+    def about_patient(self, patient_id: int) -> AuditEventQuerySet:
+        """Every row that names the patient (rows before `patient_ids` carry `patient_id`)."""
+        return self.filter(
+            models.Q(patient_id=patient_id) | models.Q(patient_ids__contains=[patient_id])
+        )
+
+
 class AuditEvent(models.Model):
     """Append-only record of who read or changed health data.
 
@@ -112,6 +122,9 @@ class AuditEvent(models.Model):
         READ = "read"
         DELETE = "delete"
         EXPORT = "export"
+        LOGIN = "login"
+        LOGIN_FAILED = "login_fail"
+        LOGOUT = "logout"
 
     class Channel(models.TextChoices):
         ADMIN = "admin"
@@ -119,6 +132,8 @@ class AuditEvent(models.Model):
         API = "api"
         EXPORT = "export"
         SYSTEM = "system"
+        TASK = "task"
+        COMMAND = "command"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -126,6 +141,9 @@ class AuditEvent(models.Model):
     )
     clinic = models.ForeignKey(Clinic, null=True, on_delete=models.PROTECT, related_name="+")
     patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # Every patient whose data the event showed or changed (a list page: all it listed),
+    # so one request is one row however many patients it showed.
+    patient_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     action = models.CharField(max_length=10, choices=Action.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     object_type = models.CharField(max_length=60)
@@ -134,9 +152,14 @@ class AuditEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-at"]
-        indexes = [models.Index(fields=["clinic", "-at"], name="audit_clinic_at_idx")]
+        indexes = [
+            models.Index(fields=["clinic", "-at"], name="audit_clinic_at_idx"),
+            GinIndex(fields=["patient_ids"], name="audit_patient_ids_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.object_type}"

@@ -18,7 +18,6 @@ from clinic.audit import audit_record
 from clinic.models import (
     TABLE_MAX_HEIGHT_CM,
     TABLE_MAX_WEIGHT_KG,
-    AuditEvent,
     Clinic,
     Membership,
     Role,
@@ -69,7 +68,7 @@ def clinic_table_limits_change(
     max_height_cm,
     reason: str,
     by,
-    channel: str = AuditEvent.Channel.ADMIN,
+    channel: str | None = None,  # None: the request's, task's or command's own
     request=None,
 ) -> TableLimitsVersion:
     """Set a clinic's table limits, never above the shipped rating: a new version, audited.

@@ -154,6 +154,7 @@ class IntakeInline(admin.TabularInline):
 
 @admin.register(Patient)
 class PatientAdmin(ClinicScopedAdmin):
+    audit_patient_field = "pk"
     view_on_site = False
     list_display = ["full_name", "date_of_birth", "clinician_name", "badge", "valid_until"]
     list_filter = [OutcomeFilter, ClinicianFilter, ExpiringFilter]

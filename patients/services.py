@@ -1261,7 +1261,7 @@ def patient_export(*, patient: Patient, by, request=None) -> dict[str, Any]:
             PortalNotice.objects.filter(patient=patient).order_by("created_at").values()
         ),
         "audit": list(
-            AuditEvent.objects.filter(patient_id=patient.pk)
+            AuditEvent.objects.about_patient(patient.pk)  # list pages that showed them too
             .order_by("at", "pk")
             .values(
                 "at",

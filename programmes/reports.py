@@ -29,6 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from clinic.audit import audit_record
+from clinic.models import AuditEvent
 from programmes.adherence import Adherence, WeekAdherence, _grid, weekly_adherence
 from programmes.alerts import SAFETY_KINDS
 from programmes.domain.adherence import (
@@ -1058,6 +1059,15 @@ def patient_checkin_rows(report: PatientReport) -> Iterator[tuple]:
         )
 
 
+def rows_noting_patients(rows: Iterable[tuple], shown: list[int]) -> Iterator[tuple]:
+    """The rows unchanged; the patient id leading each patient's row is added to `shown`
+    (the header and grouped rows lead with text), for the export's audit row."""
+    for row in rows:
+        if row and isinstance(row[0], int) and not isinstance(row[0], bool):
+            shown.append(row[0])
+        yield row
+
+
 def csv_lines(rows: Iterable[tuple]) -> Iterator[str]:
     """One CSV line per row. Cells that a spreadsheet would run as a formula are quoted off."""
     buffer = io.StringIO()
@@ -1151,8 +1161,9 @@ def report_export_run(*, export_id: int) -> str:
         export.kind, filters, now=export.created_at, reason=export.filters.get("reason")
     )
     seq, written, lines = 0, -1, []  # the header is not a data row
+    shown: list[int] = []
     try:
-        for line in csv_lines(rows):
+        for line in csv_lines(rows_noting_patients(rows, shown)):
             lines.append(line)
             written += 1
             if len(lines) >= EXPORT_CHUNK_ROWS:
@@ -1167,10 +1178,42 @@ def report_export_run(*, export_id: int) -> str:
             status=ReportExport.Status.FAILED, error=str(error)[:500], finished_at=timezone.now()
         )
         raise
-    ReportExport.objects.filter(pk=export_id, attempts=attempt).update(
-        status=ReportExport.Status.DONE, rows_written=max(written, 0), finished_at=timezone.now()
-    )
+    with transaction.atomic():
+        done = ReportExport.objects.filter(pk=export_id, attempts=attempt).update(
+            status=ReportExport.Status.DONE,
+            rows_written=max(written, 0),
+            finished_at=timezone.now(),
+        )
+        if done:  # which patients the file holds, for its downloads' audit rows
+            audit_record(
+                actor=export.requested_by,
+                action="export",
+                obj=export,
+                clinic=export.clinic,
+                patient_ids=shown,
+                summary=f"Export written: {EXPORT_KINDS.get(export.kind, export.kind)} "
+                f"({len(shown)} patient rows)",
+                changes={"stage": EXPORT_WRITTEN, "patient_rows": len(shown)},
+            )
     return ReportExport.Status.DONE
+
+
+EXPORT_WRITTEN = "written"
+
+
+def report_export_patient_ids(export: ReportExport) -> list[int] | None:
+    """The patients whose rows the export's file holds (None: written before this was kept)."""
+    return (
+        AuditEvent.objects.filter(
+            object_type=ReportExport._meta.label_lower,
+            object_id=str(export.pk),
+            action=AuditEvent.Action.EXPORT,
+            changes__stage=EXPORT_WRITTEN,
+        )
+        .order_by("-pk")
+        .values_list("patient_ids", flat=True)
+        .first()
+    )
 
 
 def _export_chunk_save(export, attempt: int, seq: int, lines: list[str], written: int) -> bool:

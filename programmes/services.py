@@ -84,7 +84,7 @@ def _record(
     audit_record(
         actor=by,
         action="update" if kind != PlanEvent.Kind.CREATED else "create",
-        channel="system" if by is None else "admin",
+        channel=None,  # the request's, task's or command's own (clinic.audit context)
         obj=plan,
         clinic=plan.clinic,
         patient_id=plan.patient_id,

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django_htmx.http import HttpResponseClientRedirect
 
-from clinic.audit import audit_record
+from clinic.audit import audit_read
 from patients.domain.answers import RED_FLAG_QUESTIONS
 from patients.forms import INTAKE_STEPS
 from patients.models import Channel, Patient
@@ -70,8 +70,27 @@ ADHERENCE_WEEKS = 8
 PortalView = Callable[..., HttpResponse]
 
 
+# What each page's `read` audit row says, and the record a detail page's `pk` names.
+PAGE_READS: dict[str, tuple[str, str]] = {
+    "home": ("Today read", "patients.patient"),
+    "checkin": ("Check-in page read", "patients.patient"),
+    "history": ("History read", "patients.patient"),
+    "checkin_detail": ("Check-in read", "programmes.checkin"),
+    "progress": ("Progress read", "patients.patient"),
+    "health_update": ("Health read", "patients.patient"),
+    "intake": ("Intake read", "patients.patient"),
+    "settings": ("Reminder settings read", "patients.patient"),
+    "questionnaire": ("Questionnaire read", "patients.patient"),
+}
+
+
 def patient_view(view: PortalView) -> PortalView:
-    """Pass the signed-in user's own patient record; staff go to the admin, others 404."""
+    """Pass the signed-in user's own patient record; staff go to the admin, others 404.
+
+    Every page it answers (200) leaves one `read` audit row naming the patient: all of the
+    portal shows a patient's own health data, so no page can forget its row.
+    """
+    summary, object_type = PAGE_READS.get(view.__name__, (f"{view.__name__} read", ""))
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -83,7 +102,19 @@ def patient_view(view: PortalView) -> PortalView:
                 return redirect("admin:index")
             raise Http404("This account has no patient record.")
         with timezone.override(patient.zone):  # dates and times in the patient's own zone
-            return view(request, patient, *args, **kwargs)
+            response = view(request, patient, *args, **kwargs)
+        if response.status_code == 200:
+            detail = object_type != "patients.patient" and "pk" in kwargs
+            audit_read(
+                request,
+                object_type=object_type or "patients.patient",
+                object_id=str(kwargs["pk"] if detail else patient.pk),
+                clinic_id=patient.clinic_id,
+                patient_ids=[patient.pk],
+                channel=Channel.PORTAL,
+                summary=summary,
+            )
+        return response
 
     return wrapper
 
@@ -99,20 +130,6 @@ def _render(
     return render(request, f"patients/portal/{template}", context)
 
 
-def _audit_read(request: HttpRequest, patient: Patient, obj, summary: str) -> None:
-    """A page of the patient's health data was shown: one `read` row, as the API leaves."""
-    audit_record(
-        actor=request.user,
-        action="read",
-        channel=Channel.PORTAL,
-        obj=obj,
-        clinic=patient.clinic,
-        patient_id=patient.pk,
-        summary=summary,
-        request=request,
-    )
-
-
 # 1. Today.
 
 
@@ -121,7 +138,6 @@ def _audit_read(request: HttpRequest, patient: Patient, obj, summary: str) -> No
 def home(request: HttpRequest, patient: Patient) -> HttpResponse:
     prescription = services.prescription_for(patient)
     plan = prescription.plan
-    _audit_read(request, patient, patient, "Today read")
     return _render(
         request,
         patient,
@@ -251,7 +267,6 @@ def history(request: HttpRequest, patient: Patient) -> HttpResponse:
         .order_by("-local_date", "-submitted_at")
     )
     next_month = _shift_month(month, 1)
-    _audit_read(request, patient, patient, "History read")
     return _render(
         request,
         patient,
@@ -279,7 +294,6 @@ def checkin_detail(request: HttpRequest, patient: Patient, pk: int) -> HttpRespo
         .prefetch_related("exercises_done__exercise"),
         pk=pk,
     )
-    _audit_read(request, patient, checkin, "Check-in read")
     return _render(
         request,
         patient,
@@ -311,7 +325,6 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
     # The start is the first intake (as the staff reports count ODI change), not a health
     # update's re-screen, which carries the same scores under a later date.
     intake = patient.intakes.order_by("number").first()
-    _audit_read(request, patient, patient, "Progress read")
     return _render(
         request,
         patient,

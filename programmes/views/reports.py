@@ -25,8 +25,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from clinic.api import audit_reads
-from clinic.audit import audit_record
+from clinic.audit import audit_event, audit_read, audit_record
 from clinic.models import AuditEvent
 from clinic.permissions import CLINICAL_ROLES
 from patients.models import Patient
@@ -66,17 +65,14 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 
 
 def _audit_listed(request: HttpRequest, rows, summary: str) -> None:
-    """A `read` row for each patient a list page shows, as the single-patient page leaves.
-
-    One INSERT for the page, however many patients it lists (each once).
-    """
-    clinic_id = request.clinic.pk
-    audit_reads(
+    """One `read` row for a list page, naming each patient it shows once (one INSERT)."""
+    audit_read(
         request,
-        [Patient(pk=pk, clinic_id=clinic_id) for pk in dict.fromkeys(r.patient_id for r in rows)],
-        subject=lambda person: (person.clinic_id, person.pk),
-        summary=summary,
+        object_type="patients.patient",
+        clinic_id=request.clinic.pk,
+        patient_ids=[r.patient_id for r in rows],
         channel=AuditEvent.Channel.ADMIN,
+        summary=summary,
     )
 
 
@@ -387,18 +383,41 @@ def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
         return _invalid(request, "export_invalid.html", form, "Export")
     filters = form.filters()
     reason = form.cleaned_data.get("reason") or None
-    audit_record(
-        actor=request.user,
-        action="export",
-        channel="export",
-        obj=request.clinic,
-        clinic=request.clinic,
-        summary=f"CSV export: {reports.EXPORT_KINDS[kind]}",
-        changes={"filters": reports.filters_to_json(filters), "reason": reason},
-        request=request,
-    )
     rows = reports.export_rows(kind, filters, now=timezone.now(), reason=reason)
-    return _csv_response(rows, f"{kind}-{filters.start}-{filters.end}.csv")
+    response = StreamingHttpResponse(
+        _audited_csv(
+            request,
+            rows,
+            summary=f"CSV export: {reports.EXPORT_KINDS[kind]}",
+            changes={"filters": reports.filters_to_json(filters), "reason": reason},
+        ),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{kind}-{filters.start}-{filters.end}.csv"'
+    )
+    return response
+
+
+def _audited_csv(request: HttpRequest, rows, *, summary: str, changes: dict):
+    """The CSV lines of `rows`; when the stream ends (finished, failed or cut off) one
+    `export` row names every patient whose row was sent."""
+    shown: list[int] = []
+    try:
+        yield from reports.csv_lines(reports.rows_noting_patients(rows, shown))
+    finally:
+        audit_event(
+            actor=request.user,
+            action="export",
+            channel=AuditEvent.Channel.EXPORT,
+            object_type="clinic.clinic",
+            object_id=str(request.clinic.pk),
+            clinic=request.clinic,
+            patient_ids=shown,
+            summary=f"{summary} ({len(shown)} patient rows)",
+            changes={**changes, "patient_rows": len(shown)},
+            request=request,
+        )
 
 
 @staff_area_required
@@ -469,13 +488,16 @@ def export_status(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_area_required
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     export = get_object_or_404(_my_exports(request), pk=pk, status=ReportExport.Status.DONE)
+    shown = reports.report_export_patient_ids(export)
     audit_record(
         actor=request.user,
         action="export",
         channel="export",
         obj=export,
         clinic=request.clinic,
-        summary=f"Downloaded export: {reports.EXPORT_KINDS.get(export.kind, export.kind)}",
+        patient_ids=shown or [],
+        summary=f"Downloaded export: {reports.EXPORT_KINDS.get(export.kind, export.kind)}"
+        + ("" if shown is not None else " (patients not recorded when written)"),
         request=request,
     )
     chunks = export.chunks.order_by("seq").values_list("text", flat=True).iterator(chunk_size=1)
