@@ -9,7 +9,7 @@ has a per-environment copy.
 import os
 from pathlib import Path
 
-from clinic.config import StrictEnv
+from clinic.config import SettingsError, StrictEnv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = StrictEnv(os.environ)
@@ -118,6 +118,18 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 _db_options = DATABASES["default"].setdefault("OPTIONS", {})
 _db_options["options"] = f"{_db_options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The application's role (DATABASE_URL) owns nothing; `migrate` connects as the owner
+# named here, then grants the application its privileges (clinic/db_roles.py).
+MIGRATION_DATABASE = (
+    env.db_url("MIGRATION_DATABASE_URL") if env.str("MIGRATION_DATABASE_URL", "") else None
+)
+if MIGRATION_DATABASE and MIGRATION_DATABASE["NAME"] != DATABASES["default"]["NAME"]:
+    raise SettingsError(
+        "setting MIGRATION_DATABASE_URL is malformed: it must name DATABASE_URL's database"
+        f" ({DATABASES['default']['NAME']}), with the owner's credentials"
+    )
+# A superuser for `ensure_database` to create the roles and the database with (optional).
+DATABASE_ADMIN = env.db_url("DATABASE_ADMIN_URL") if env.str("DATABASE_ADMIN_URL", "") else None
 
 REDIS_URL = (
     env.redis_url("REDIS_URL")
