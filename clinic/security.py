@@ -1,5 +1,5 @@
-"""Security headers Django 5.2 doesn't send itself: a content security policy and a
-permissions policy.
+"""Security headers Django 5.2 doesn't send itself: a content security policy, a
+permissions policy, and `no-store` on whatever a signed-in user is shown.
 
 Django's SecurityMiddleware covers nosniff, referrer, COOP and HSTS; 5.2 has no
 CSP support yet (it arrives in 6.0). A well-kept package would be one more
@@ -44,4 +44,30 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
+
+
+NO_STORE = "no-store, private"
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store, private` on every response to a signed-in user, so no
+    browser or proxy keeps a copy of a patient's page or record.
+
+    Signed in means a session user or, once DRF has authenticated a request, a token's
+    user (DRF sets it on the Django request too); a request that sends credentials
+    counts as well, whatever it was answered. Placed outside the authentication
+    middleware, so static files, which never reach it, stay cacheable.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if getattr(user, "is_authenticated", False) or "HTTP_AUTHORIZATION" in request.META:
+            cache_control = response.headers.get("Cache-Control", "")
+            if "no-store" not in cache_control or "private" not in cache_control:
+                response.headers["Cache-Control"] = NO_STORE
         return response
