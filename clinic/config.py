@@ -98,7 +98,7 @@ class StrictEnv:
         value = self._raw(name, default)
         try:
             zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             raise SettingsError(
                 f"setting {name} is malformed: {value!r} is not an IANA time zone"
             ) from None
