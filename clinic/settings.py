@@ -87,6 +87,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = False
 OTP_TOTP_ISSUER = "Inverto"
 INVITATION_VALID_DAYS = 7
+# Callers from these networks (e.g. the monitoring host's) see /healthz's details.
+HEALTHZ_DETAIL_NETWORKS = env.networks("HEALTHZ_DETAIL_NETWORKS", [])
 
 ROOT_URLCONF = "clinic.urls"
 WSGI_APPLICATION = "clinic.wsgi.application"
