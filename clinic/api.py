@@ -87,6 +87,22 @@ class CursorPagination(pagination.CursorPagination):
     )
     invalid_cursor_message = "Invalid cursor: use a `next` or `previous` link as given."
 
+    def get_page_size(self, request):
+        """DRF's, but a page size that isn't a whole number from 1 answers 400 instead of
+        falling back silently; above the maximum it is capped."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: ["A whole number from 1 to 200."]}
+            )
+        return min(size, self.max_page_size)
+
     def paginate_queryset(self, queryset, request, view=None):
         self._model = queryset.model
         return super().paginate_queryset(queryset, request, view)

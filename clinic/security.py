@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import DataError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +92,10 @@ class NulBytesMiddleware:
             for key, values in request.GET.lists()
             for value in values
         ):
-            return HttpResponseBadRequest(
-                "A NUL character is not allowed in an address.", content_type="text/plain"
-            )
+            message = "A NUL character is not allowed in an address."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain")
         return self.get_response(request)
 
 

@@ -49,6 +49,23 @@ def test_a_cursor_that_is_not_ours_answers_400(world):
             assert "cursor" in response.json(), (path, name)
 
 
+def test_a_page_size_that_is_not_a_whole_number_from_1_answers_400_a_huge_one_is_capped(world):
+    client = world.client("clinician_a")
+
+    refused = [client.get(f"/api/v1/patients/?page_size={v}") for v in ("abc", "0", "-3", "")]
+    capped = client.get("/api/v1/patients/?page_size=100000")
+
+    assert [r.status_code for r in refused] == [400, 400, 400, 400]
+    assert capped.status_code == 200
+
+
+def test_a_nul_in_an_api_query_string_answers_400_in_json(world):
+    response = world.client("clinician_a").get("/api/v1/patients/?first_name=%00")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+
+
 def test_a_cursor_from_a_next_link_still_pages_and_a_huge_offset_is_capped(world):
     client = world.client("clinician_a")
     first = client.get("/api/v1/patients/?page_size=1").json()
