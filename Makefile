@@ -32,10 +32,24 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
+# `make run` connects as a role that owns nothing (inverto_app: DML, and only insert and
+# read on the audit trail); migrations run as inverto_owner; ensure_database makes both
+# as the local superuser. A DATABASE_URL of your own runs as that role alone instead.
+ifeq ($(origin DATABASE_URL),undefined)
+RUN_DATABASE_URL := postgres://inverto_app@127.0.0.1:5432/clinic
+RUN_MIGRATION_DATABASE_URL := $(or $(MIGRATION_DATABASE_URL),postgres://inverto_owner@127.0.0.1:5432/clinic)
+else
+RUN_DATABASE_URL := $(DATABASE_URL)
+RUN_MIGRATION_DATABASE_URL := $(MIGRATION_DATABASE_URL)
+endif
+RUN_DATABASE_ADMIN_URL := $(or $(DATABASE_ADMIN_URL),postgres://postgres@127.0.0.1:5432/postgres)
+
 run: install
-	@export DEBUG=$${DEBUG:-true} REMINDER_SWEEP_SECONDS=$${REMINDER_SWEEP_SECONDS:-60}; \
-	$(PY) manage.py ensure_database >&2 && \
-	$(PY) manage.py migrate --no-input -v0 && \
+	@export DEBUG=$${DEBUG:-true} REMINDER_SWEEP_SECONDS=$${REMINDER_SWEEP_SECONDS:-60} \
+	  DATABASE_URL="$(RUN_DATABASE_URL)"; \
+	MIGRATION_DATABASE_URL="$(RUN_MIGRATION_DATABASE_URL)" DATABASE_ADMIN_URL="$(RUN_DATABASE_ADMIN_URL)" \
+	  $(PY) manage.py ensure_database >&2 && \
+	MIGRATION_DATABASE_URL="$(RUN_MIGRATION_DATABASE_URL)" $(PY) manage.py migrate --no-input -v0 && \
 	$(PY) manage.py demo_data && \
 	echo "" && \
 	echo "  Portal      http://127.0.0.1:$(PORT)/" && \
@@ -48,7 +62,7 @@ run: install
 
 # Fresh second-factor codes for the demo's staff logins (while `make run` is up).
 codes: install
-	@DEBUG=true $(PY) manage.py demo_data --codes
+	@DEBUG=true DATABASE_URL="$(RUN_DATABASE_URL)" $(PY) manage.py demo_data --codes
 
 test: install chromium
 	REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)

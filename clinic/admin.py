@@ -52,6 +52,16 @@ class ClinicScopedAdmin(AuditedReadsAdmin, admin.ModelAdmin):
         return queryset.filter(**{self.clinic_lookup: clinic})
 
 
+class OfferedChoiceFilter(admin.SimpleListFilter):
+    """A list filter that acts only on a value it offered: anything else in the query
+    string (`?clinician=abc`, another clinic's id) is ignored, never passed to a query."""
+
+    def value(self):
+        value = super().value()
+        offered = {str(choice) for choice, _label in self.lookup_choices}
+        return value if value in offered else None
+
+
 class TableLimitsForm(forms.Form):
     max_weight_kg = forms.DecimalField(
         label="Maximum weight (kg)",

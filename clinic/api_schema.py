@@ -56,7 +56,8 @@ class AutoSchema(openapi.AutoSchema):
         error = self.resolve_serializer(ErrorSerializer, "response").ref
         field_errors = self.resolve_serializer(FieldErrorsSerializer, "response").ref
         wanted = dict(_ERRORS)
-        if self.method in ("POST", "PUT", "PATCH") or self.get_filter_backends():
+        paginated = self._is_list_view() and getattr(self.view, "pagination_class", None)
+        if self.method in ("POST", "PUT", "PATCH") or self.get_filter_backends() or paginated:
             wanted["400"] = "Invalid input: field errors, keyed by field."
         if getattr(self.view, "throttled_by_axes", False):
             wanted["429"] = "Too many failed sign-ins: locked out for a while."

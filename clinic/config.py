@@ -8,6 +8,7 @@ one clear line instead of a traceback (see `exit_on_settings_error`).
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import sys
 import zoneinfo
 from collections.abc import Iterator
@@ -98,11 +99,23 @@ class StrictEnv:
         value = self._raw(name, default)
         try:
             zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             raise SettingsError(
                 f"setting {name} is malformed: {value!r} is not an IANA time zone"
             ) from None
         return value
+
+    def networks(self, name: str, default: list[str]) -> list:
+        """A comma-separated list of CIDR networks (an address alone is a /32 or /128)."""
+        networks = []
+        for item in self.list(name, default):
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise SettingsError(
+                    f"setting {name} is malformed: {item!r} is not a network like 10.0.0.0/8"
+                ) from None
+        return networks
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         value = self._raw(name, default)

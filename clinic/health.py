@@ -1,6 +1,13 @@
-"""/healthz: the state of the database, Redis and the Celery workers."""
+"""/healthz: the state of the database, Redis and the Celery workers.
+
+Anyone gets the overall status (a load balancer needs no more); the parts, the
+errors and the worker count only signed-in staff with their second factor, or a
+caller from HEALTHZ_DETAIL_NETWORKS (the monitoring network).
+"""
 
 from __future__ import annotations
+
+import ipaddress
 
 import redis
 from django.conf import settings
@@ -10,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from clinic.celery import app as celery_app
+from clinic.otp import second_factor_missing
 
 
 def _database() -> str:
@@ -55,10 +63,21 @@ def healthz(request):
             components[name] = f"down: {error.__class__.__name__}: {error}"[:200]
             failing.append(name)
     status = "ok" if not failing else "down"
-    return JsonResponse(
-        {"status": status, "failing": failing, "components": components},
-        status=200 if not failing else 503,
-    )
+    body = {"status": status}
+    if _may_see_details(request):
+        body.update(failing=failing, components=components)
+    return JsonResponse(body, status=200 if not failing else 503)
+
+
+def _may_see_details(request) -> bool:
+    user = request.user
+    if user.is_authenticated and user.is_staff and not second_factor_missing(request):
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "")
+    except ValueError:
+        return False
+    return any(address in network for network in settings.HEALTHZ_DETAIL_NETWORKS)
 
 
 @never_cache

@@ -9,7 +9,7 @@ has a per-environment copy.
 import os
 from pathlib import Path
 
-from clinic.config import StrictEnv
+from clinic.config import SettingsError, StrictEnv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = StrictEnv(os.environ)
@@ -57,6 +57,9 @@ MIDDLEWARE = [
     "clinic.security.SecurityHeadersMiddleware",
     # Each request's channel and address, for audit rows its services write.
     "clinic.audit_context.AuditContextMiddleware",
+    "clinic.security.NoStoreMiddleware",
+    "clinic.security.NulBytesMiddleware",
+    "clinic.security.AdminChangelistQueryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,6 +112,8 @@ API_TOKEN_MAX_AGE_DAYS = env.int("API_TOKEN_MAX_AGE_DAYS", 90)
 AXES_RESET_ON_SUCCESS = False
 OTP_TOTP_ISSUER = "Inverto"
 INVITATION_VALID_DAYS = 7
+# Callers from these networks (e.g. the monitoring host's) see /healthz's details.
+HEALTHZ_DETAIL_NETWORKS = env.networks("HEALTHZ_DETAIL_NETWORKS", [])
 
 ROOT_URLCONF = "clinic.urls"
 WSGI_APPLICATION = "clinic.wsgi.application"
@@ -143,6 +148,18 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 _db_options = DATABASES["default"].setdefault("OPTIONS", {})
 _db_options["options"] = f"{_db_options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The application's role (DATABASE_URL) owns nothing; `migrate` connects as the owner
+# named here, then grants the application its privileges (clinic/db_roles.py).
+MIGRATION_DATABASE = (
+    env.db_url("MIGRATION_DATABASE_URL") if env.str("MIGRATION_DATABASE_URL", "") else None
+)
+if MIGRATION_DATABASE and MIGRATION_DATABASE["NAME"] != DATABASES["default"]["NAME"]:
+    raise SettingsError(
+        "setting MIGRATION_DATABASE_URL is malformed: it must name DATABASE_URL's database"
+        f" ({DATABASES['default']['NAME']}), with the owner's credentials"
+    )
+# A superuser for `ensure_database` to create the roles and the database with (optional).
+DATABASE_ADMIN = env.db_url("DATABASE_ADMIN_URL") if env.str("DATABASE_ADMIN_URL", "") else None
 
 REDIS_URL = (
     env.redis_url("REDIS_URL")
@@ -199,6 +216,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["clinic.permissions.RoleAccess"],
+    # DRF's three, with JSON nesting bounded (a deep body answers 400, not 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "clinic.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "clinic.api_schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "clinic.api.CursorPagination",

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from clinic import otp_views, signin
+from clinic.admin_shortcut import scoped_view_on_site
 from clinic.health import healthz, livez
 from patients.views import account
 
@@ -13,6 +14,12 @@ admin.site.index_title = "Patients and programmes"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
+    # Before admin.site.urls: replaces Django's unscoped "view on site" shortcut.
+    path(
+        "admin/r/<int:content_type_id>/<path:object_id>/",
+        scoped_view_on_site,
+        name="admin-view-on-site",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/otp/", otp_views.otp_verify, name="otp_verify"),
     path("accounts/two-factor/", otp_views.otp_setup, name="otp_setup"),

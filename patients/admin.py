@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from clinic.admin import ClinicScopedAdmin
+from clinic.admin import ClinicScopedAdmin, OfferedChoiceFilter
 from clinic.audit import audit_record
 from clinic.models import Role
 from clinic.permissions import CLINICAL_ROLES
@@ -80,7 +80,7 @@ def _style(fg: str, bg: str) -> str:
     )
 
 
-class OutcomeFilter(admin.SimpleListFilter):
+class OutcomeFilter(OfferedChoiceFilter):
     title = "screening outcome"
     parameter_name = "outcome"
 
@@ -95,7 +95,7 @@ class OutcomeFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ExpiringFilter(admin.SimpleListFilter):
+class ExpiringFilter(OfferedChoiceFilter):
     title = "screening validity"
     parameter_name = "validity"
 
@@ -111,7 +111,7 @@ class ExpiringFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ClinicianFilter(admin.SimpleListFilter):
+class ClinicianFilter(OfferedChoiceFilter):
     title = "clinician"
     parameter_name = "clinician"
 

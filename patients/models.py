@@ -21,10 +21,15 @@ from patients.querysets import PatientQuerySet, ScreeningQuerySet
 
 
 def validate_time_zone(value: str) -> None:
+    # ZoneInfo opens a file named by the key: an over-long key, a directory ("Europe")
+    # or a NUL raises OSError or ValueError, never a clean "not found".
     try:
+        if len(value) > 64:
+            raise ValueError(value)
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{value!r} is not an IANA time zone, e.g. Europe/London.") from None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        shown = value if len(value) <= 64 else f"{value[:64]}…"
+        raise ValidationError(f"{shown!r} is not an IANA time zone, e.g. Europe/London.") from None
 
 
 class Sex(models.TextChoices):

@@ -16,23 +16,26 @@ from django.test.utils import override_settings
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, seed, settings
 from rest_framework.renderers import JSONRenderer
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS as REGISTERED_CHECKS
+from schemathesis.checks import load_all_checks
 
 from clinic.wsgi import application
 from tests.api.conftest import make_world
 from tests.factories import api_token
 
 ROLES_TESTED = ("clinician_a", "patient_a")
+# `--checks all`: every check schemathesis registers (server errors, status codes, content
+# types, headers and bodies against the schema, negative data refused, positive data
+# accepted, missing headers, unsupported methods, auth ignored, use after free, ...).
+# Not yet: positive_data_acceptance (domain rules the schema can't state refuse some
+# schema-valid bodies with 400) and negative_data_rejection (a few fields accept what
+# the schema forbids, e.g. an empty time_zone in a PATCH); see issue 12.
+NOT_YET = {"positive_data_acceptance", "negative_data_rejection"}
+load_all_checks()
 CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
+    REGISTERED_CHECKS.get_one(name)
+    for name in REGISTERED_CHECKS.get_all_names()
+    if name not in NOT_YET
 ]
 
 

@@ -1,5 +1,6 @@
 """/healthz reports each part, and tasks sent by the web side run in a real worker."""
 
+import ipaddress
 import uuid
 
 import pytest
@@ -7,6 +8,13 @@ import pytest
 from clinic.celery import ping
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+@pytest.fixture(autouse=True)
+def details_for_the_test_client(settings):
+    """The test client calls from 127.0.0.1: a detail network here (see
+    test_healthz_details.py for who else sees the parts)."""
+    settings.HEALTHZ_DETAIL_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
 
 
 def test_healthz_is_200_when_database_redis_and_a_worker_are_up(client, celery_processes):

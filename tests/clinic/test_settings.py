@@ -50,6 +50,12 @@ def test_deploy_check_passes_with_production_values():
         ({"SECRET_KEY": ""}, "SECRET_KEY"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
         ({"INVERTO_ENV": "staging"}, "INVERTO_ENV"),
+        ({"HEALTHZ_DETAIL_NETWORKS": "10.0.0.0/8,intranet"}, "HEALTHZ_DETAIL_NETWORKS"),
+        ({"TIME_ZONE": "Europe/" + "a" * 300}, "TIME_ZONE"),
+        (
+            {"MIGRATION_DATABASE_URL": "postgres://owner@db.internal:5432/another"},
+            "MIGRATION_DATABASE_URL",
+        ),
     ],
     ids=[
         "database url without a scheme",
@@ -61,6 +67,9 @@ def test_deploy_check_passes_with_production_values():
         "production without a secret key",
         "production without allowed hosts",
         "unknown environment profile",
+        "healthz detail network that is not one",
+        "time zone too long for a file name",
+        "migration database url naming another database",
     ],
 )
 def test_bad_setting_stops_start_up_with_one_line_naming_it(overrides, setting):
