@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from clinic.models import ROLE_GROUP_NAMES, Clinic, Membership, Role
+from clinic.rules import Actor, is_staff_side
 
 # (app_label, model) -> actions, per role. Models that don't exist yet are skipped.
 _ALL = ("view", "add", "change", "delete")
@@ -80,17 +81,46 @@ def sync_role_groups(**_kwargs) -> None:
         group.permissions.set(wanted)
 
 
+def tokens_revoke(user) -> int:
+    """Delete the user's API tokens: the next API call must sign in again.
+
+    Stands in for the token module's own revocation until that lands (issue 12)."""
+    from rest_framework.authtoken.models import Token
+
+    removed, _ = Token.objects.filter(user=user).delete()
+    return removed
+
+
 @transaction.atomic
 def membership_grant(*, user, clinic: Clinic, role: str) -> Membership:
-    """Give a user one role at one clinic, with the matching group and admin access."""
+    """Give a user one role at one clinic, with the matching group and admin access.
+
+    The primitive under `clinic.services.membership_change` (which decides who may) and
+    the invitation: the account is staff-side, so always asked for a second factor, exactly
+    when its role is; a changed role or clinic revokes its API tokens.
+    """
+    before = Membership.objects.select_for_update().filter(user=user).first()
     membership, _ = Membership.objects.update_or_create(
         user=user, defaults={"clinic": clinic, "role": role}
     )
     user.groups.remove(*Group.objects.filter(name__in=ROLE_GROUP_NAMES.values()))
     user.groups.add(Group.objects.get(name=ROLE_GROUP_NAMES[role]))
-    user.is_staff = role in STAFF_SIDE_ROLES
+    user.is_staff = is_staff_side(role) or user.is_superuser
     user.save(update_fields=["is_staff"])
+    if before is not None and (before.role, before.clinic_id) != (role, clinic.pk):
+        tokens_revoke(user)
     return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Take a user's place in their clinic away: no role, no admin access, no tokens."""
+    user = membership.user
+    membership.delete()
+    user.groups.remove(*Group.objects.filter(name__in=ROLE_GROUP_NAMES.values()))
+    user.is_staff = user.is_superuser
+    user.save(update_fields=["is_staff"])
+    tokens_revoke(user)
 
 
 def clinic_of(user) -> Clinic | None:
@@ -99,6 +129,22 @@ def clinic_of(user) -> Clinic | None:
         return None
     membership = getattr(user, "membership", None)
     return membership.clinic if membership else None
+
+
+def actor_of(user) -> Actor:
+    """The user as `clinic.rules` sees them (anonymous: an actor with no role)."""
+    if not getattr(user, "is_authenticated", False):
+        return Actor(user_id=None)
+    try:
+        membership = user.membership
+    except Membership.DoesNotExist:
+        membership = None
+    return Actor(
+        user_id=user.pk,
+        role=membership.role if membership else None,
+        clinic_id=membership.clinic_id if membership else None,
+        is_superuser=user.is_superuser,
+    )
 
 
 def role_of(user) -> str | None:
