@@ -405,17 +405,17 @@ class MembershipAdmin(ClinicScopedAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except (ValidationError, PermissionDenied) as refusal:
+        except ValidationError as refusal:
             # The service refused on the locked row: nothing was saved; say why.
-            for message in getattr(refusal, "messages", None) or [str(refusal)]:
+            for message in refusal.messages:
                 self.message_user(request, f"Not saved: {message}", messages.ERROR)
             return redirect(request.get_full_path())
 
     def delete_view(self, request, object_id, extra_context=None):
         try:
             return super().delete_view(request, object_id, extra_context)
-        except (ValidationError, PermissionDenied) as refusal:
-            for message in getattr(refusal, "messages", None) or [str(refusal)]:
+        except ValidationError as refusal:
+            for message in refusal.messages:
                 self.message_user(request, f"Not removed: {message}", messages.ERROR)
             return redirect("admin:clinic_membership_changelist")
 
@@ -428,8 +428,8 @@ class MembershipAdmin(ClinicScopedAdmin):
     def response_action(self, request, queryset):
         try:
             return super().response_action(request, queryset)
-        except (ValidationError, PermissionDenied) as refusal:
-            for message in getattr(refusal, "messages", None) or [str(refusal)]:
+        except ValidationError as refusal:
+            for message in refusal.messages:
                 self.message_user(request, f"Refused: {message}", messages.ERROR)
             return redirect("admin:clinic_membership_changelist")
 
