@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -29,15 +30,118 @@ from clinic.models import (
     TableLimitsVersion,
 )
 from clinic.otp import second_factor_reset
-from clinic.roles import clinic_of, role_of
-from clinic.services import clinic_table_limits_change
+from clinic.roles import actor_of, clinic_of, role_of
+from clinic.rules import CLINICAL, ROLE_RANK, role_change_refusal
+from clinic.services import (
+    clinic_table_limits_change,
+    membership_change,
+    membership_create,
+    membership_delete,
+)
 from clinic.tokens import Reason, token_expired, tokens_revoke
 
+OWNER_FIELD_NAMES = ("patient", "plan", "template")
 
-class ClinicScopedAdmin(AuditedReadsAdmin, admin.ModelAdmin):
+
+def clinic_lookup_of(model) -> tuple[str, bool] | None:
+    """The lookup from `model` to the clinic its rows belong to, and whether a row with no
+    clinic is shared by every clinic (the shipped library); None: no path, nothing offered.
+
+    Found from the model's own foreign keys (never through a user, whose clinic isn't the
+    row's), nearest first: `clinic`, else `patient__clinic`, `plan__clinic`, ...
+    """
+    user_model = get_user_model()
+    if model is Clinic:
+        return "pk", False
+    if model is user_model:
+        return "membership__clinic", False
+    frontier: list[tuple[type, str]] = [(model, "")]
+    for _depth in range(4):
+        following = []
+        for current, prefix in frontier:
+            fields = sorted(
+                (
+                    f
+                    for f in current._meta.get_fields()
+                    if f.is_relation and (f.many_to_one or f.one_to_one) and f.concrete
+                ),
+                # A row belongs where its owner does: a dose's plan, not its exercise.
+                key=lambda f: f.name not in OWNER_FIELD_NAMES,
+            )
+            for field in fields:
+                if field.related_model is Clinic:
+                    return f"{prefix}{field.name}", field.null
+            following.extend(
+                (field.related_model, f"{prefix}{field.name}__")
+                for field in fields
+                if field.related_model not in (user_model, current)
+            )
+        frontier = following
+    return None
+
+
+# A user chosen as a clinician is one of the clinic's clinicians, not any member.
+CLINICIAN_FIELD_NAMES = frozenset({"clinician"})
+
+
+def clinic_choices(queryset, user, *, field_name: str = ""):
+    """The rows of `queryset` the user's clinic may choose: its own (and the shared library)."""
+    if user.is_superuser:
+        return queryset
+    clinic = clinic_of(user)
+    found = clinic_lookup_of(queryset.model)
+    if clinic is None or found is None:
+        return queryset.none()
+    lookup, shared = found
+    allowed = Q(**{lookup: clinic.pk})
+    if shared:
+        allowed |= Q(**{f"{lookup}__isnull": True})
+    queryset = queryset.filter(allowed)
+    if queryset.model is get_user_model() and field_name in CLINICIAN_FIELD_NAMES:
+        queryset = queryset.filter(membership__role__in=CLINICAL)
+    return queryset
+
+
+class ClinicScopedChoices:
+    """Every foreign key and many-to-many field of the form offers only the user's clinic's
+    rows, so a crafted POST naming another clinic's id fails validation (a form error).
+    A `clinic` field is required and offers only the user's own clinic. Superusers see all.
+    """
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            kwargs["queryset"] = clinic_choices(
+                self._choice_base(db_field, request, kwargs), request.user, field_name=db_field.name
+            )
+            if db_field.related_model is Clinic:
+                kwargs["required"] = True
+                kwargs.setdefault("initial", getattr(clinic_of(request.user), "pk", None))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            kwargs["queryset"] = clinic_choices(
+                self._choice_base(db_field, request, kwargs), request.user, field_name=db_field.name
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def _choice_base(self, db_field, request, kwargs):
+        if kwargs.get("queryset") is not None:
+            return kwargs["queryset"]
+        ordered = self.get_field_queryset(None, db_field, request)
+        if ordered is not None:
+            return ordered
+        return db_field.remote_field.model._default_manager.all()
+
+
+class ClinicScopedInline(ClinicScopedChoices, admin.TabularInline):
+    """An inline whose choices are the user's clinic's, as its admin's are."""
+
+
+class ClinicScopedAdmin(AuditedReadsAdmin, ClinicScopedChoices, admin.ModelAdmin):
     """Rows of the user's own clinic only; `clinic_lookup` is the path to the clinic.
-
-    Its pages are audited as reads of the patients they show (`AuditedReadsAdmin`).
+    Every choice its forms offer is the clinic's too (`ClinicScopedChoices`), and its pages
+    are audited as reads of the patients they show (`AuditedReadsAdmin`).
     """
 
     clinic_lookup = "clinic"
@@ -85,7 +189,7 @@ class TableLimitsForm(forms.Form):
     )
 
 
-class TableLimitsVersionInline(admin.TabularInline):
+class TableLimitsVersionInline(ClinicScopedInline):
     model = TableLimitsVersion
     fields = ["version", "max_weight_kg", "max_height_cm", "reason", "changed_by", "changed_at"]
     readonly_fields = fields
@@ -216,8 +320,52 @@ class ClinicAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/clinic/clinic/table_limits.html", context)
 
 
+class MembershipForm(forms.ModelForm):
+    """Roles offered are those the signed-in user may grant; `clinic.services` decides."""
+
+    class Meta:
+        model = Membership
+        fields = ["user", "clinic", "role"]
+
+    by = None  # the signed-in user, set by MembershipAdmin.get_form
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        actor = actor_of(self.by)
+        if "role" in self.fields and not actor.is_superuser:
+            self.fields["role"].choices = [
+                (value, label) for value, label in Role.choices if ROLE_RANK[value] <= actor.rank
+            ]
+
+    def clean(self):
+        cleaned = super().clean()
+        current = self.instance if self.instance.pk else None
+        if current is not None:
+            current = Membership.objects.select_related("user").get(pk=current.pk)
+        user = current.user if current else cleaned.get("user")
+        clinic = cleaned.get("clinic") or (current.clinic if current else None)
+        role = cleaned.get("role")
+        if user is None or clinic is None or role is None:
+            return cleaned
+        refusal = role_change_refusal(
+            actor_of(self.by),
+            target_is_superuser=user.is_superuser,
+            current_role=current.role if current else None,
+            current_clinic_id=current.clinic_id if current else None,
+            new_role=role,
+            new_clinic_id=clinic.pk,
+        )
+        if refusal:
+            raise ValidationError(refusal)
+        return cleaned
+
+
 @admin.register(Membership)
 class MembershipAdmin(ClinicScopedAdmin):
+    """Roles change only through `clinic.services` (staff-side flag, second factor, tokens,
+    audit): never above the changer's own role, never into another clinic."""
+
+    form = MembershipForm
     audit_patient_field = None  # the staff directory, no health data (changes are audited)
     list_display = ["user", "role", "clinic", "created_at"]
     list_filter = ["role"]
@@ -225,11 +373,84 @@ class MembershipAdmin(ClinicScopedAdmin):
     autocomplete_fields = ["user"]
     actions = ["reset_second_factor"]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"by": request.user})
+
+    def get_readonly_fields(self, request, obj=None):
+        # Whose membership it is never changes; a new one is a superuser's to create.
+        return ["user"] if obj is not None else []
+
+    def has_add_permission(self, request):
+        # Patients join by invitation; staff accounts are created by a superuser.
+        return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            membership_change(
+                by=request.user,
+                membership=obj,
+                role=form.cleaned_data["role"],
+                clinic=form.cleaned_data["clinic"],
+                channel=AuditEvent.Channel.ADMIN,
+                request=request,
+            )
+        else:
+            saved = membership_create(
+                by=request.user,
+                user=form.cleaned_data["user"],
+                clinic=form.cleaned_data["clinic"],
+                role=form.cleaned_data["role"],
+                channel=AuditEvent.Channel.ADMIN,
+                request=request,
+            )
+            obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        membership_delete(
+            by=request.user, membership=obj, channel=AuditEvent.Channel.ADMIN, request=request
+        )
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            membership_delete(
+                by=request.user,
+                membership=membership,
+                channel=AuditEvent.Channel.ADMIN,
+                request=request,
+            )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as refusal:
+            # The service refused on the locked row: nothing was saved; say why.
+            for message in refusal.messages:
+                self.message_user(request, f"Not saved: {message}", messages.ERROR)
+            return redirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as refusal:
+            for message in refusal.messages:
+                self.message_user(request, f"Not removed: {message}", messages.ERROR)
+            return redirect("admin:clinic_membership_changelist")
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         if not (request.user.is_superuser or role_of(request.user) == Role.CLINIC_ADMIN):
             actions.pop("reset_second_factor", None)
         return actions
+
+    def response_action(self, request, queryset):
+        try:
+            return super().response_action(request, queryset)
+        except ValidationError as refusal:
+            for message in refusal.messages:
+                self.message_user(request, f"Refused: {message}", messages.ERROR)
+            return redirect("admin:clinic_membership_changelist")
 
     @admin.action(description="Reset the second factor (lost authenticator)")
     def reset_second_factor(self, request, queryset):

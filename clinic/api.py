@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from rest_framework import exceptions, pagination, parsers
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from clinic.audit import audit_read
 from clinic.models import AuditEvent
@@ -27,6 +26,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
         exc = exceptions.ValidationError(detail=detail)
+    # Imported here: DRF's views read this module's parser and pagination as they load.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     return drf_exception_handler(exc, context)
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from clinic.models import Role
-from clinic.roles import role_of
+from clinic.roles import actor_of, role_of
+from clinic.rules import may_change_care, may_reassign_clinician
 
 CLINICAL_ROLES = (Role.CLINICIAN, Role.CLINIC_ADMIN)
 
@@ -28,7 +29,7 @@ class Access:
     read: tuple[str, ...] = ()
     write: tuple[str, ...] = ()
     # Clinicians change only the records of patients they are responsible for;
-    # clinic administrators change any record of their clinic.
+    # clinic administrators change any record of their clinic (`may_change_patient`).
     own_patients_only: bool = False
 
 
@@ -38,11 +39,24 @@ def _role(user) -> str | None:
     return role_of(user)
 
 
-def responsible_for(user, *, patient_clinician_id: int | None, plan_clinician_id=None) -> bool:
-    """A clinician is responsible for their own patients (and the plans they run)."""
-    if _role(user) == Role.CLINIC_ADMIN:
-        return True
-    return user.pk in (patient_clinician_id, plan_clinician_id)
+def may_change_patient(user, patient) -> bool:
+    """The one rule (`clinic.rules.may_change_care`): the patient's responsible clinician
+    or a clinic administrator of the patient's clinic. Admin, API and portal ask it."""
+    return may_change_care(
+        actor_of(user),
+        clinic_id=patient.clinic_id,
+        responsible_clinician_id=patient.clinician_id,
+    )
+
+
+def may_change_plan(user, plan) -> bool:
+    """A plan is changed by whoever may change its patient's care, in the plan's clinic."""
+    return plan.clinic_id == plan.patient.clinic_id and may_change_patient(user, plan.patient)
+
+
+def may_reassign_patient(user, patient) -> bool:
+    """Only a clinic administrator of the patient's clinic names their clinician."""
+    return may_reassign_clinician(actor_of(user), clinic_id=patient.clinic_id)
 
 
 class RoleAccess(BasePermission):

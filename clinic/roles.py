@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from clinic.models import ROLE_GROUP_NAMES, Clinic, Membership, Role
+from clinic.rules import Actor, is_staff_side
 
 # (app_label, model) -> actions, per role. Models that don't exist yet are skipped.
 _ALL = ("view", "add", "change", "delete")
@@ -84,21 +85,36 @@ def sync_role_groups(**_kwargs) -> None:
 def membership_grant(*, user, clinic: Clinic, role: str) -> Membership:
     """Give a user one role at one clinic, with the matching group and admin access.
 
-    A change of role or clinic revokes the account's API tokens.
+    The primitive under `clinic.services.membership_change` (which decides who may) and
+    the invitation: the account is staff-side, so always asked for a second factor, exactly
+    when its role is; a changed role or clinic revokes its API tokens.
     """
     from clinic.tokens import Reason, tokens_revoke
 
-    before = Membership.objects.filter(user=user).values_list("clinic_id", "role").first()
+    before = Membership.objects.select_for_update().filter(user=user).first()
     membership, _ = Membership.objects.update_or_create(
         user=user, defaults={"clinic": clinic, "role": role}
     )
-    if before is not None and before != (clinic.pk, role):
-        tokens_revoke(user=user, reason=Reason.ROLE_CHANGED)
     user.groups.remove(*Group.objects.filter(name__in=ROLE_GROUP_NAMES.values()))
     user.groups.add(Group.objects.get(name=ROLE_GROUP_NAMES[role]))
-    user.is_staff = role in STAFF_SIDE_ROLES
+    user.is_staff = is_staff_side(role) or user.is_superuser
     user.save(update_fields=["is_staff"])
+    if before is not None and (before.role, before.clinic_id) != (role, clinic.pk):
+        tokens_revoke(user=user, reason=Reason.ROLE_CHANGED)
     return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Take a user's place in their clinic away: no role, no admin access, no tokens."""
+    user = membership.user
+    membership.delete()
+    user.groups.remove(*Group.objects.filter(name__in=ROLE_GROUP_NAMES.values()))
+    from clinic.tokens import Reason, tokens_revoke
+
+    user.is_staff = user.is_superuser
+    user.save(update_fields=["is_staff"])
+    tokens_revoke(user=user, reason=Reason.ROLE_CHANGED)
 
 
 def clinic_of(user) -> Clinic | None:
@@ -107,6 +123,22 @@ def clinic_of(user) -> Clinic | None:
         return None
     membership = getattr(user, "membership", None)
     return membership.clinic if membership else None
+
+
+def actor_of(user) -> Actor:
+    """The user as `clinic.rules` sees them (anonymous: an actor with no role)."""
+    if not getattr(user, "is_authenticated", False):
+        return Actor(user_id=None)
+    try:
+        membership = user.membership
+    except Membership.DoesNotExist:
+        membership = None
+    return Actor(
+        user_id=user.pk,
+        role=membership.role if membership else None,
+        clinic_id=membership.clinic_id if membership else None,
+        is_superuser=user.is_superuser,
+    )
 
 
 def role_of(user) -> str | None:

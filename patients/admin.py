@@ -21,10 +21,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from clinic.admin import ClinicScopedAdmin, OfferedChoiceFilter
+from clinic.admin import ClinicScopedAdmin, ClinicScopedInline, OfferedChoiceFilter
 from clinic.audit import audit_record
 from clinic.models import Role
-from clinic.permissions import CLINICAL_ROLES
+from clinic.permissions import CLINICAL_ROLES, may_change_patient, may_reassign_patient
 from clinic.roles import clinic_of, role_of
 from patients import services
 from patients.domain.answers import Condition, Medication
@@ -135,7 +135,7 @@ class ErasureForm(forms.Form):
     )
 
 
-class IntakeInline(admin.TabularInline):
+class IntakeInline(ClinicScopedInline):
     model = Intake
     fields = ["number", "taken_on", "reason", "channel", "baseline_pain", "odi_percent", "link"]
     readonly_fields = fields
@@ -215,12 +215,22 @@ class PatientAdmin(ClinicScopedAdmin):
         return self.fieldsets
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # The choices are the clinic's clinicians (`ClinicScopedChoices`).
         if db_field.name == "clinician":
-            kwargs["queryset"] = get_user_model().objects.filter(
-                membership__clinic=clinic_of(request.user), membership__role__in=CLINICAL_ROLES
-            )
             kwargs.setdefault("initial", request.user.pk)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Naming another responsible clinician is the clinic administrator's decision.
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not may_reassign_patient(request.user, obj):
+            fields.append("clinician")
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or may_change_patient(request.user, obj)
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -27,6 +27,7 @@ from clinic.permissions import (
     PATIENT_ROLES,
     READ_ROLES,
     Access,
+    may_change_patient,
 )
 from clinic.roles import clinic_of
 from patients import services
@@ -67,7 +68,10 @@ class PatientViewSet(
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
-    access = Access(read=READ_ROLES, write=CLINICAL_ROLES)
+    access = Access(read=READ_ROLES, write=CLINICAL_ROLES, own_patients_only=True)
+    # Details change by the one rule (the responsible clinician or a clinic administrator);
+    # naming another clinician is the administrator's alone (`patients.services`).
+    responsible_for = staticmethod(may_change_patient)
     action_access = {
         "intakes": Access(write=CLINICAL_OR_PATIENT),
         "screening": Access(read=CLINICAL_OR_PATIENT),

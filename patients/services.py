@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from clinic.audit import audit_record
 from clinic.models import ApiToken, Clinic, Membership, Role
+from clinic.permissions import may_change_patient, may_reassign_patient
 from clinic.roles import role_of
 from patients.domain import gate
 from patients.domain.answers import (
@@ -1428,6 +1429,15 @@ def patient_update(
     }
     if not changed:
         return fresh
+    if not may_change_patient(by, fresh):
+        raise PermissionDenied(
+            "Only the patient's responsible clinician or a clinic administrator can change "
+            "this patient."
+        )
+    if "clinician" in changed and not may_reassign_patient(by, fresh):
+        raise PermissionDenied(
+            "Only a clinic administrator can name another responsible clinician."
+        )
     previous_zone = fresh.time_zone
     errors: dict[str, str] = {}
     if "clinician" in changed:
@@ -1446,6 +1456,7 @@ def patient_update(
     phone = changed.get("phone", fresh.phone)
     if sms and not phone and {"remind_by_sms", "phone"} & set(changed):
         errors["remind_by_sms"] = "There is no mobile number on file for SMS reminders."
+    before_clinician_id = fresh.clinician_id
     for name, value in changed.items():
         setattr(fresh, name, value)
     try:
@@ -1466,8 +1477,16 @@ def patient_update(
         clinic=fresh.clinic,
         patient_id=fresh.pk,
         summary=f"Patient details changed: {', '.join(changed)}",
-        # Field names only: the audit trail outlives an erasure, so it holds no identity.
-        changes={"fields": sorted(changed)},
+        # Field names (and staff ids) only: the audit trail outlives an erasure, so it holds
+        # no identity.
+        changes={
+            "fields": sorted(changed),
+            **(
+                {"clinician": [before_clinician_id, fresh.clinician_id]}
+                if "clinician" in changed
+                else {}
+            ),
+        },
         request=request,
     )
     return fresh

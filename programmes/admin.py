@@ -21,11 +21,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from clinic.admin import ClinicScopedAdmin
-from clinic.permissions import CLINICAL_ROLES, responsible_for
+from clinic.admin import ClinicScopedAdmin, ClinicScopedChoices, ClinicScopedInline
+from clinic.permissions import may_change_patient, may_change_plan
 from clinic.roles import clinic_of
 from patients.admin import outcome_badge
-from patients.models import Channel, Patient
+from patients.models import Channel
 from programmes import services
 from programmes.alerts import alert_acknowledge
 from programmes.domain.progression import InversionStep, template_violations
@@ -75,7 +75,7 @@ class ExerciseForm(forms.ModelForm):
 
 
 @admin.register(Exercise)
-class ExerciseAdmin(admin.ModelAdmin):
+class ExerciseAdmin(ClinicScopedChoices, admin.ModelAdmin):
     form = ExerciseForm
     list_display = ["name", "category", "default_dosage", "contraindication_tags"]
     list_filter = ["category"]
@@ -202,7 +202,7 @@ class PlanExerciseFormSet(BaseInlineFormSet):
             _refuse(services.plan_prescription_problems(plan=self.instance, exercises=edits))
 
 
-class TemplateStepInline(admin.TabularInline):
+class TemplateStepInline(ClinicScopedInline):
     model = TemplateInversionStep
     formset = TemplateStepFormSet
     extra = 0
@@ -217,19 +217,14 @@ class TemplateStepInline(admin.TabularInline):
     ]
 
 
-class TemplateExerciseInline(admin.TabularInline):
+class TemplateExerciseInline(ClinicScopedInline):
     model = TemplateExercise
     extra = 0
     fields = ["order", "exercise", "sets", "repetitions", "hold_seconds", "times_per_day"]
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "exercise":
-            kwargs["queryset"] = _shared_or_own(Exercise.objects.all(), request)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
 
 @admin.register(ProgrammeTemplate)
-class ProgrammeTemplateAdmin(admin.ModelAdmin):
+class ProgrammeTemplateAdmin(ClinicScopedChoices, admin.ModelAdmin):
     list_display = ["name", "kind", "step_summary", "is_active"]
     list_filter = ["kind", "is_active"]
     inlines = [TemplateStepInline, TemplateExerciseInline]
@@ -259,13 +254,11 @@ class ProgrammeTemplateAdmin(admin.ModelAdmin):
 
 
 def plan_responsible(user, plan: Plan) -> bool:
-    """The patient's clinician, the plan's clinician, or a clinic administrator (as the API)."""
-    return responsible_for(
-        user, patient_clinician_id=plan.patient.clinician_id, plan_clinician_id=plan.clinician_id
-    )
+    """The one rule the API and portal ask too (`clinic.permissions.may_change_plan`)."""
+    return may_change_plan(user, plan)
 
 
-class PlanStepInline(admin.TabularInline):
+class PlanStepInline(ClinicScopedInline):
     model = PlanInversionStep
     formset = PlanStepFormSet
     extra = 0
@@ -296,7 +289,7 @@ class PlanStepInline(admin.TabularInline):
         return self._editable(request, obj) and super().has_delete_permission(request, obj)
 
 
-class PlanExerciseInline(admin.TabularInline):
+class PlanExerciseInline(ClinicScopedInline):
     model = PlanExercise
     formset = PlanExerciseFormSet
     extra = 0
@@ -317,11 +310,6 @@ class PlanExerciseInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return self._editable(request, obj) and super().has_delete_permission(request, obj)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "exercise":
-            kwargs["queryset"] = _shared_or_own(Exercise.objects.all(), request)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class PlanAddForm(forms.ModelForm):
@@ -437,7 +425,12 @@ class PlanAdmin(ClinicScopedAdmin):
             form.base_fields["template"].queryset = _shared_or_own(
                 ProgrammeTemplate.objects.filter(is_active=True), request
             )
-            form.base_fields["patient"].queryset = Patient.objects.for_user(request.user)
+            # Only patients whose care this user may change (the clinic's, by the rule).
+            scoped = form.base_fields["patient"].queryset
+            mine = scoped.only("pk", "clinic", "clinician")
+            form.base_fields["patient"].queryset = scoped.filter(
+                pk__in=[p.pk for p in mine if may_change_patient(request.user, p)]
+            )
             form.base_fields["start_date"].initial = timezone.localdate()
             patient_id = request.GET.get("patient")
             if patient_id:
@@ -747,15 +740,6 @@ class PlanAdmin(ClinicScopedAdmin):
         else:
             self.message_user(request, f"{label.rstrip('…')}: done.", messages.SUCCESS)
         return redirect("admin:programmes_plan_change", plan.pk)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "clinician":
-            from django.contrib.auth import get_user_model
-
-            kwargs["queryset"] = get_user_model().objects.filter(
-                membership__clinic=clinic_of(request.user), membership__role__in=CLINICAL_ROLES
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(ClinicianAlert)

@@ -28,7 +28,8 @@ from clinic.permissions import (
     PATIENT_ROLES,
     READ_ROLES,
     Access,
-    responsible_for,
+    may_change_patient,
+    may_change_plan,
 )
 from clinic.roles import clinic_of, role_of
 from patients.api import patient_subject
@@ -138,13 +139,9 @@ class PlanViewSet(
             context["treatment"] = self._treatment
         return context
 
-    @staticmethod
-    def responsible_for(user, plan: Plan) -> bool:
-        return responsible_for(
-            user,
-            patient_clinician_id=plan.patient.clinician_id,
-            plan_clinician_id=plan.clinician_id,
-        )
+    # The one rule the admin and portal ask too: the patient's responsible clinician or a
+    # clinic administrator of the plan's clinic (`RoleAccess.has_object_permission`).
+    responsible_for = staticmethod(may_change_plan)
 
     @extend_schema(
         request=PlanCreateSerializer,
@@ -157,7 +154,7 @@ class PlanViewSet(
         body.fields["template"].queryset = _offered_templates(request.user)
         body.is_valid(raise_exception=True)
         patient = body.validated_data["patient"]
-        if not responsible_for(request.user, patient_clinician_id=patient.clinician_id):
+        if not may_change_patient(request.user, patient):
             raise PermissionDenied("Only the patient's own clinician can give them a plan.")
         plan = services.plan_create_from_template(by=request.user, **body.validated_data)
         return Response(PlanSerializer(self._fresh(plan)).data, status=status.HTTP_201_CREATED)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clinic.models import Role
 from clinic.security import NO_STORE
-from tests.factories import member, otp_login, patient_with_portal
+from tests.factories import api_token, member, otp_login, patient_with_portal
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +55,7 @@ def test_admin_and_report_pages_are_not_stored(path):
 def test_api_answers_to_a_token_are_not_stored_found_or_not(path):
     user = member(Role.CLINICIAN)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
 
     response = client.get(path)
 
