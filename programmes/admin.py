@@ -768,7 +768,8 @@ class ClinicianAlertAdmin(ClinicScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Acknowledge (I have looked at it)")
+    # Staff may read alerts; acknowledging is a clinician's (the change permission).
+    @admin.action(description="Acknowledge (I have looked at it)", permissions=["change"])
     def acknowledge(self, request, queryset):
         count = sum(
             alert_acknowledge(alert=alert, by=request.user, channel="admin", request=request)
