@@ -454,13 +454,20 @@ class MembershipAdmin(ClinicScopedAdmin):
 
     @admin.action(description="Reset the second factor (lost authenticator)")
     def reset_second_factor(self, request, queryset):
+        done = 0
         for membership in queryset.select_related("user", "clinic"):
-            second_factor_reset(membership=membership, by=request.user, request=request)
-        self.message_user(
-            request,
-            f"Second factor reset for {queryset.count()} account(s): each sets up a new "
-            "authenticator at their next sign-in.",
-        )
+            try:
+                second_factor_reset(membership=membership, by=request.user, request=request)
+            except PermissionDenied as refused:
+                self.message_user(request, f"{membership.user}: {refused}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                f"Second factor reset for {done} account(s): each sets up a new "
+                "authenticator at their next sign-in.",
+            )
 
 
 @admin.register(AuditEvent)

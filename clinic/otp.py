@@ -148,14 +148,17 @@ def second_factor_reset(*, membership, by, request: HttpRequest | None = None) -
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from clinic.audit import audit_record
-    from clinic.models import Role
-    from clinic.roles import clinic_of, role_of
+    from clinic.roles import actor_of
+    from clinic.rules import second_factor_reset_refusal
 
-    allowed = getattr(by, "is_superuser", False) or (
-        role_of(by) == Role.CLINIC_ADMIN and clinic_of(by) == membership.clinic
+    refusal = second_factor_reset_refusal(
+        actor_of(by),
+        target_role=membership.role,
+        target_is_superuser=membership.user.is_superuser,
+        target_clinic_id=membership.clinic_id,
     )
-    if not allowed:
-        raise PermissionDenied("Only a clinic administrator of this clinic can do this.")
+    if refusal:
+        raise PermissionDenied(refusal)
     removed, _ = TOTPDevice.objects.filter(user_id=membership.user_id).delete()
     audit_record(
         actor=by,

@@ -93,3 +93,21 @@ def role_change_refusal(
     if new_role is not None and ROLE_RANK[new_role] > actor.rank:
         return "You can't grant a role above your own."
     return ""
+
+
+def second_factor_reset_refusal(
+    actor: Actor, *, target_role: str, target_is_superuser: bool, target_clinic_id: int
+) -> str:
+    """Why `actor` may not reset this account's second factor ("" if they may).
+
+    A reset lets the next sign-in enrol a new authenticator with the password alone: it is
+    a clinic administrator's for the roles below theirs in their clinic, and a superuser's
+    for clinic administrators and superusers.
+    """
+    if actor.is_superuser:
+        return ""
+    if actor.role != CLINIC_ADMIN or actor.clinic_id != target_clinic_id:
+        return "Only a clinic administrator of this clinic can do this."
+    if target_is_superuser or ROLE_RANK.get(target_role, SUPERUSER_RANK) >= actor.rank:
+        return "A clinic administrator's second factor is reset by a superuser."
+    return ""

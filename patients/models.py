@@ -99,7 +99,7 @@ class Patient(models.Model):
     # A stop symptom reported at a check-in: no inversion, on any plan, until a clinician
     # reviews it and resumes with a reason (programmes' plan_resume clears it).
     stop_symptom_reported_at = models.DateTimeField(null=True, blank=True)
-    stop_symptom_note = models.TextField(blank=True)
+    stop_symptom_note = models.TextField(blank=True, default="", db_default="")
     current_screening = models.OneToOneField(
         "Screening", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -124,7 +124,12 @@ class Patient(models.Model):
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.time_zone)
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            # Only an unsaved bad value (a form re-shown with its error) gets here: the
+            # field's validator keeps one out of the database.
+            return zoneinfo.ZoneInfo("UTC")
 
     @property
     def emergency_phone(self) -> str:

@@ -105,6 +105,24 @@ def _require_clinician(user, clinic: Clinic) -> None:
         raise PermissionDenied("Only a clinician of this clinic can do this.")
 
 
+def _require_care_of(user, patient: Patient) -> None:
+    """Decisions that lower a patient's screening (confirming, overriding, a referral's
+    result) are the responsible clinician's or a clinic administrator's (`clinic.rules`)."""
+    _require_clinician(user, patient.clinic)
+    if not may_change_patient(user, patient):
+        raise PermissionDenied(
+            "Only the patient's responsible clinician or a clinic administrator can decide this."
+        )
+
+
+def lowers_only_with_confirmation(*, by, channel: str, patient: Patient) -> bool:
+    """Whose answers can't lower a screening at once: the patient's own, and a clinician's
+    who isn't responsible for the patient (their intake waits for one who is)."""
+    if patient_reported(by=by, channel=channel):
+        return True
+    return by is not None and not by.is_superuser and not may_change_patient(by, patient)
+
+
 def patient_local_date(patient: Patient) -> date:
     """The patient's own local date: intakes, screenings and referrals are dated in it."""
     return timezone.localtime(timezone.now(), patient.zone).date()
@@ -143,6 +161,11 @@ def table_limits_for(clinic: Clinic) -> TableLimits:
         max_height_cm=float(clinic.table_max_height_cm),
         version=clinic.table_limits_version,
     )
+
+
+def _clinical_codes(screening: Screening) -> frozenset[str]:
+    """The codes of a screening's findings that count towards its outcome (not notes)."""
+    return frozenset(f["code"] for f in screening.findings if f.get("tier") != Outcome.CLEARED)
 
 
 def _finding_json(finding) -> dict[str, str]:
@@ -230,12 +253,15 @@ def _screen_and_store(
     valid_until = min(valid_until or intake_valid_until(intake.taken_on), intake_valid_until(today))
     current = patient.current_screening
     decision = Decision.CURRENT
-    if patient_reported(by=by, channel=channel):
+    if lowers_only_with_confirmation(by=by, channel=channel, patient=patient):
         decision = patient_screening_decision(
             new=result.outcome,
             current=current.outcome if current else None,
             current_valid_until=current.valid_until if current else None,
             today=today,
+            dropped_findings=_clinical_codes(current) - {f.code for f in result.findings}
+            if current
+            else frozenset(),
         )
         if current is not None and not outcome_is_worse(result.outcome, current.outcome):
             # The patient's answers never extend what a clinician recorded.
@@ -469,7 +495,7 @@ def screening_confirm(*, screening: Screening, by, channel: str, request=None) -
     patient = (
         Patient.objects.select_for_update().select_related("clinic").get(pk=screening.patient_id)
     )
-    _require_clinician(by, patient.clinic)
+    _require_care_of(by, patient)
     screening = Screening.objects.select_for_update().get(pk=screening.pk)
     if not screening.awaiting_confirmation:
         raise ValidationError({"screening": "This screening is not awaiting confirmation."})
@@ -599,7 +625,7 @@ def screening_override_record(
     screening = (
         Screening.objects.select_for_update().select_related("patient__clinic").get(pk=screening.pk)
     )
-    _require_clinician(clinician, screening.patient.clinic)
+    _require_care_of(clinician, screening.patient)
     if screening.outcome != Outcome.REVIEW_REQUIRED:
         outcome = screening.get_outcome_display().lower()
         raise ValidationError({"screening": f"A {outcome} screening can't be overridden."})
@@ -771,7 +797,7 @@ def referral_result_record(
     referral clears the red flag; specialist care keeps it (no programme)."""
     patient_id = Referral.objects.filter(pk=referral.pk).values_list("patient_id", flat=True).get()
     patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient_id)
-    _require_clinician(by, patient.clinic)
+    _require_care_of(by, patient)
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
     if result not in (Referral.Result.PATHOLOGY_EXCLUDED, Referral.Result.SPECIALIST_CARE):
         raise ValidationError({"result": "Choose the result of the referral."})

@@ -88,6 +88,7 @@ def as_inversion_dose(dose) -> InversionDose:
     return inversion_dose(
         name=dose.exercise.name,
         sets=dose.sets,
+        repetitions=dose.repetitions,
         hold_seconds=hold,
         times_per_day=dose.times_per_day,
     )

@@ -181,8 +181,9 @@ def _make_step_current(
     plan.step_started_on = today if step is not None else None
 
 
-# What an exercise of the library is, as a prescription counts it.
-EXERCISE_PRESCRIBING_FIELDS = ("category", "default_hold_seconds")
+# What an exercise of the library is, as a prescription counts it: its category, its
+# default hold (a plan's blank hold), and the screening outcomes it must not be given to.
+EXERCISE_PRESCRIBING_FIELDS = ("category", "default_hold_seconds", "contraindication_tags")
 
 
 def exercise_change_problems(exercise: Exercise, changes: dict) -> dict[str, str]:
@@ -198,7 +199,7 @@ def exercise_change_problems(exercise: Exercise, changes: dict) -> dict[str, str
     fields = [
         name
         for name, value in changes.items()
-        if name in EXERCISE_PRESCRIBING_FIELDS and value != stored[name]
+        if name in EXERCISE_PRESCRIBING_FIELDS and _differs_stored(value, stored[name])
     ]
     inversion = INVERSION_CATEGORY in (stored["category"], changes.get("category"))
     if not fields or (fields == ["default_hold_seconds"] and not inversion):
@@ -218,6 +219,12 @@ def exercise_change_problems(exercise: Exercise, changes: dict) -> dict[str, str
         "they prescribe. Add a new exercise instead."
     )
     return {name: message for name in fields}
+
+
+def _differs_stored(value, stored) -> bool:
+    if isinstance(stored, list):  # tags: only one taken away loosens a prescription
+        return bool(set(stored) - set(value or ()))
+    return value != stored
 
 
 def plan_assignment_problems(
@@ -347,29 +354,33 @@ def plan_activate(*, plan: Plan, by, today: date | None = None) -> Plan:
     start = max(plan.start_date, today)
     # A stop symptom no clinician has reviewed yet: the plan starts with inversion paused
     # for that review (resume asks for it); everything else is judged as if reviewed.
-    stop_note = plan.patient.stop_symptom_note if plan.patient.stop_symptom_reported_at else ""
+    stop_pending = plan.patient.stop_symptom_reported_at is not None
+    stop_note = (plan.patient.stop_symptom_note or "A stop symptom awaits review.").strip()
     permission = _permission_after(
-        now, status=PlanStatus.ACTIVE, start_date=start, stop_reviewed=bool(stop_note)
+        now, status=PlanStatus.ACTIVE, start_date=start, stop_reviewed=stop_pending
     )
     if not permission.programme and start <= today:
         raise ValidationError({"patient": permission.reason})
     if Plan.objects.running().filter(patient=plan.patient).exclude(pk=plan.pk).exists():
         raise ValidationError({"status": "This patient already has a running plan: end it first."})
-    plan_check_exercises(plan, permission=permission)
+    if start > today:
+        # A future start: what it prescribes is judged on today's screening as if it
+        # started today (the day's own permission decides what is shown then).
+        permission = _permission_after(
+            now, status=PlanStatus.ACTIVE, start_date=today, stop_reviewed=stop_pending
+        )
+    if permission.programme:
+        plan_check_exercises(plan, permission=permission)
     problems = plan_check_steps(plan)
     if problems:
         raise ValidationError({"inversion_steps": " ".join(problems)})
     steps = _steps(plan)
     plan.status = PlanStatus.ACTIVE
     plan.start_date = start
-    if start > today:  # a future start: the step is checked against the screening on the day
-        permission = _permission_after(
-            now, status=PlanStatus.ACTIVE, start_date=today, stop_reviewed=bool(stop_note)
-        )
     _make_step_current(plan, steps[0] if steps else None, permission=permission, today=today)
-    plan.inversion_paused = bool(stop_note)
-    plan.inversion_pause_cause = PauseCause.STOP_SYMPTOM if stop_note else PauseCause.NONE
-    plan.pause_reason = stop_note
+    plan.inversion_paused = stop_pending
+    plan.inversion_pause_cause = PauseCause.STOP_SYMPTOM if stop_pending else PauseCause.NONE
+    plan.pause_reason = stop_note if stop_pending else ""
     plan.save(
         update_fields=[
             "status",
@@ -1208,7 +1219,9 @@ def _inversion_after_edits(
         for pk, dose in existing.items()
         if pk not in edits.deleted
     ] + [
-        SimpleNamespace(**{"sets": 1, "hold_seconds": None, "times_per_day": 1, **values})
+        SimpleNamespace(
+            **{"sets": 1, "repetitions": None, "hold_seconds": None, "times_per_day": 1, **values}
+        )
         for values in edits.added
     ]
     doses = inversion_doses(rows)

@@ -767,6 +767,7 @@ def patient_screening_decision(
     current: Outcome | str | None,
     current_valid_until: date | None,
     today: date,
+    dropped_findings: frozenset[str] = frozenset(),
 ) -> Decision:
     """Patients escalate, clinicians clear: where a patient's own answers may take effect.
 
@@ -776,7 +777,9 @@ def patient_screening_decision(
     one no more severe than an expired current screening: renewing a lapsed screening is a
     clinician's decision (CLINICAL.md s.1: an expired outcome pauses until they review it).
     An equal outcome is current at once (a stricter record: findings added, and a
-    review_required override does not carry over), valid no longer than the current one.
+    review_required override does not carry over), valid no longer than the current one,
+    unless it drops a finding the current screening holds (`dropped_findings`, their
+    codes): that lowers the record, and waits.
     """
     if current is None:
         return Decision.CURRENT
@@ -785,6 +788,8 @@ def patient_screening_decision(
     if outcome_is_worse(current, new):
         return Decision.AWAITS_CONFIRMATION
     if current_valid_until is None or today > current_valid_until:
+        return Decision.AWAITS_CONFIRMATION
+    if dropped_findings:
         return Decision.AWAITS_CONFIRMATION
     return Decision.CURRENT
 

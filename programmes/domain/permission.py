@@ -85,7 +85,7 @@ class InversionDose:
     """
 
     name: str
-    seconds_per_session: int | None  # hold x sets; None: no hold given
+    seconds_per_session: int | None  # hold x repetitions x sets; None: no hold given
     sessions_per_day: int
 
     @property
@@ -94,11 +94,18 @@ class InversionDose:
 
 
 def inversion_dose(
-    *, name: str, sets: int | None, hold_seconds: int | None, times_per_day: int | None
+    *,
+    name: str,
+    sets: int | None,
+    hold_seconds: int | None,
+    times_per_day: int | None,
+    repetitions: int | None = None,
 ) -> InversionDose:
+    """Each repetition of each set is a hold on the table: all of them are time inverted."""
+    holds = max(sets or 1, 1) * max(repetitions or 1, 1)
     return InversionDose(
         name=name,
-        seconds_per_session=hold_seconds * max(sets or 1, 1) if hold_seconds else None,
+        seconds_per_session=hold_seconds * holds if hold_seconds else None,
         sessions_per_day=max(times_per_day or 1, 1),
     )
 

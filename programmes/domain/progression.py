@@ -197,13 +197,13 @@ def step_violations(
                 f"A first step starts between {caps.start_min_angle_deg}° and "
                 f"{caps.start_max_angle_deg}°; this one is at {step.angle_deg}°."
             )
-        if not step.intermittent and not (
-            caps.start_min_hold_seconds <= step.hold_seconds <= caps.start_max_hold_seconds
-        ):
+        # Time inverted a session, so an intermittent first step is held to it too.
+        per_session = step.inverted_seconds_per_session
+        if not caps.start_min_hold_seconds <= per_session <= caps.start_max_hold_seconds:
             found.append(
                 f"A first step holds between {_duration(caps.start_min_hold_seconds)} and "
                 f"{_duration(caps.start_max_hold_seconds)}; this one holds "
-                f"{_duration(step.hold_seconds)}."
+                f"{_duration(per_session)}."
             )
         if step.sessions_per_day > caps.start_sessions_per_day:
             found.append(

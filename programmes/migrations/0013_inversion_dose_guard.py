@@ -147,7 +147,7 @@ BEGIN
         END IF;
         IF prev IS NULL THEN
             IF s.angle_deg NOT BETWEEN 15 AND 30
-               OR (s.cycles IS NULL AND s.hold_seconds NOT BETWEEN 60 AND 120)
+               OR s.per_session NOT BETWEEN 60 AND 120
                OR s.sessions_per_day > 1 THEN
                 RAISE EXCEPTION 'plan %: the first step (% degrees, % s, % a day) is outside '
                     'the start ranges (15-30 degrees, 1-2 minutes, once a day)', plan.id,
@@ -177,7 +177,8 @@ BEGIN
     END IF;
     SELECT count(*), COALESCE(sum(pe.times_per_day), 0),
            COALESCE(sum(COALESCE(pe.hold_seconds, e.default_hold_seconds, 0)
-                        * GREATEST(pe.sets, 1) * pe.times_per_day), 0)
+                        * GREATEST(pe.sets, 1) * GREATEST(COALESCE(pe.repetitions, 1), 1)
+                        * pe.times_per_day), 0)
       INTO doses, sessions, daily
       FROM programmes_planexercise pe
       JOIN programmes_exercise e ON e.id = pe.exercise_id
@@ -196,7 +197,8 @@ BEGIN
     -- range.
     FOR dose IN
         SELECT e.name, COALESCE(pe.hold_seconds, e.default_hold_seconds) AS hold,
-               GREATEST(pe.sets, 1) AS sets, pe.times_per_day
+               GREATEST(pe.sets, 1) * GREATEST(COALESCE(pe.repetitions, 1), 1) AS sets,
+               pe.times_per_day
           FROM programmes_planexercise pe
           JOIN programmes_exercise e ON e.id = pe.exercise_id
          WHERE pe.plan_id = plan.id AND e.category = 'inversion'
@@ -261,6 +263,7 @@ CREATE CONSTRAINT TRIGGER inverto_plan_exercise_guard_update
           OR OLD.exercise_id IS DISTINCT FROM NEW.exercise_id
           OR OLD.hold_seconds IS DISTINCT FROM NEW.hold_seconds
           OR OLD.sets IS DISTINCT FROM NEW.sets
+          OR OLD.repetitions IS DISTINCT FROM NEW.repetitions
           OR OLD.times_per_day IS DISTINCT FROM NEW.times_per_day)
     EXECUTE FUNCTION inverto_plan_exercise_guard();
 

@@ -237,3 +237,25 @@ def test_patient_admin_clinician_filter_abc_and_audit_action_nul_answer_400_or_a
 
     assert by_clinician.status_code in (200, 400)
     assert by_action.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_bad_time_zone_posted_to_the_patient_admin_is_a_form_error_not_a_500():
+    from django.test import Client
+
+    from clinic.models import Role
+    from tests.factories import member, otp_login, patient_with_portal
+
+    patient = patient_with_portal()
+    client = Client()
+    otp_login(client, member(Role.CLINIC_ADMIN, patient.clinic))
+    url = f"/admin/patients/patient/{patient.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    data["time_zone"] = "Mars/Olympus"
+    response = client.post(url, {k: v for k, v in data.items() if v is not None})
+    assert response.status_code == 200
+    patient.refresh_from_db()
+    assert patient.time_zone != "Mars/Olympus"

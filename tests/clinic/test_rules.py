@@ -17,6 +17,7 @@ from clinic.rules import (
     may_change_care,
     may_reassign_clinician,
     role_change_refusal,
+    second_factor_reset_refusal,
 )
 
 HOME, OTHER = 1, 2
@@ -191,3 +192,22 @@ def test_removing_a_membership_is_a_change_of_the_same_rule():
         new_role=None,
         new_clinic_id=HOME,
     )
+
+
+@pytest.mark.parametrize(
+    ("actor", "target_role", "target_superuser", "refused"),
+    [
+        (Actor(user_id=1, role="clinic_admin", clinic_id=1), "clinician", False, False),
+        (Actor(user_id=1, role="clinic_admin", clinic_id=1), "staff", False, False),
+        (Actor(user_id=1, role="clinic_admin", clinic_id=1), "clinic_admin", False, True),
+        (Actor(user_id=1, role="clinic_admin", clinic_id=1), "clinician", True, True),
+        (Actor(user_id=1, role="clinic_admin", clinic_id=2), "clinician", False, True),
+        (Actor(user_id=1, role="clinician", clinic_id=1), "staff", False, True),
+        (Actor(user_id=1, is_superuser=True), "clinic_admin", True, False),
+    ],
+)
+def test_who_may_reset_a_second_factor(actor, target_role, target_superuser, refused):
+    answer = second_factor_reset_refusal(
+        actor, target_role=target_role, target_is_superuser=target_superuser, target_clinic_id=1
+    )
+    assert bool(answer) is refused

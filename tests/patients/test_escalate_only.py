@@ -68,6 +68,30 @@ def test_patient_screening_decision(new, current, valid_until, decision):
     )
 
 
+@pytest.mark.parametrize(
+    ("new", "current", "dropped", "decision"),
+    [
+        pytest.param(X, X, {"ci_glaucoma"}, Decision.AWAITS_CONFIRMATION, id="a finding dropped"),
+        pytest.param(R, R, {"rv_bp"}, Decision.AWAITS_CONFIRMATION, id="review finding dropped"),
+        pytest.param(X, X, set(), Decision.CURRENT, id="same findings, or more"),
+        pytest.param(X, R, {"rv_bp"}, Decision.CURRENT, id="escalating is current at once"),
+    ],
+)
+def test_a_patients_answers_that_drop_a_finding_wait_for_a_clinician(
+    new, current, dropped, decision
+):
+    assert (
+        patient_screening_decision(
+            new=new,
+            current=current,
+            current_valid_until=LATER,
+            today=TODAY,
+            dropped_findings=frozenset(dropped),
+        )
+        is decision
+    )
+
+
 @pytest.fixture
 def announced():
     """Every `screening_awaiting_confirmation` the services send, as kwargs."""
@@ -351,3 +375,50 @@ def test_portal_health_update_that_would_lower_tells_the_patient_their_clinician
     assert "Inversion is not safe for you at the moment" in html  # what still holds
     patient.refresh_from_db()
     assert patient.current_screening.outcome == Outcome.CONTRAINDICATED
+
+
+@pytest.mark.django_db
+def test_a_patients_intake_of_the_same_outcome_cannot_drop_a_clinicians_finding():
+    from programmes.models import ClinicianAlert
+
+    patient = patient_with_portal()
+    recorded = screen(
+        patient,
+        by=patient.clinician,
+        taken_on=timezone.localdate() - timedelta(days=1),
+        conditions={"glaucoma"},
+    )
+    assert recorded.outcome == X
+    # Their own intake: pregnant, and no glaucoma. Still contraindicated, but it drops
+    # what the clinician recorded: it waits, and the clinician is asked about glaucoma.
+    screen(patient, by=patient.user, conditions=set(), pregnant=True)
+    mine = Screening.objects.filter(patient=patient).latest("created_at", "pk")
+    patient.refresh_from_db()
+    assert mine.awaiting_confirmation
+    assert patient.current_screening_id == recorded.pk
+    ask = ClinicianAlert.objects.get(patient=patient, kind=ClinicianAlert.Kind.CONFIRM_SCREENING)
+    assert "glaucoma" in ask.message.lower()
+
+
+@pytest.mark.django_db
+def test_a_colleague_who_is_not_responsible_cannot_lower_a_screening():
+    from clinic.models import Role
+    from tests.factories import member
+
+    patient = patient_with_portal()
+    review = screen(patient, systolic_bp=145, diastolic_bp=85)
+    colleague = member(Role.CLINICIAN, patient.clinic)
+    with pytest.raises(PermissionDenied, match="responsible clinician"):
+        services.screening_override_record(
+            screening=review, clinician=colleague, reason="Looks fine", channel="admin"
+        )
+    # Their intake that would clear the patient waits for the responsible clinician.
+    screen(patient, by=colleague)
+    theirs = Screening.objects.filter(patient=patient).latest("created_at", "pk")
+    patient.refresh_from_db()
+    assert theirs.awaiting_confirmation and patient.current_screening_id == review.pk
+    with pytest.raises(PermissionDenied):
+        services.screening_confirm(screening=theirs, by=colleague, channel="admin")
+    services.screening_confirm(screening=theirs, by=patient.clinician, channel="admin")
+    patient.refresh_from_db()
+    assert patient.current_screening_id == theirs.pk

@@ -373,11 +373,11 @@ REFUSED = {
         "WHERE id = %(step)s",
         "outside the start ranges",
     ),
-    "first two weeks: intermittent 12 cycles of 30 s is over 5 minutes a day": Case(
+    "first step: intermittent 12 cycles of 30 s is 6 minutes a session": Case(
         cleared,
         "UPDATE programmes_planinversionstep SET cycles = 12, cycle_seconds = 30 "
         "WHERE id = %(step)s",
-        "above today's limit of 300 s",
+        "outside the start ranges",
     ),
     "first two weeks: step 3 (3 minutes) twice a day made current": Case(
         cleared,
@@ -661,9 +661,9 @@ LEGAL = {
         "UPDATE programmes_plan SET current_step_id = %(next_step)s WHERE id = %(plan)s",
         None,
     ),
-    "first two weeks: intermittent 10 cycles of 30 s is exactly 5 minutes": Case(
+    "first step: intermittent 4 cycles of 30 s is 2 minutes a session": Case(
         cleared,
-        "UPDATE programmes_planinversionstep SET cycles = 10, cycle_seconds = 30 "
+        "UPDATE programmes_planinversionstep SET cycles = 4, cycle_seconds = 30 "
         "WHERE id = %(step)s",
         None,
     ),

@@ -528,6 +528,8 @@ def test_a_drafts_settings_change_through_the_api_and_are_audited(cleared_patien
     draft = services.plan_create_from_template(
         patient=cleared_patient, template=template, by=cleared_patient.clinician
     )
+    # A ceiling of 50° for a draft whose steps stop at 50° (every step keeps the ceiling).
+    draft.inversion_steps.filter(angle_deg__gt=50).delete()
     later = patient_today(cleared_patient) + timedelta(days=3)
     response = api(cleared_patient.clinician).patch(
         f"/api/v1/plans/{draft.pk}/",

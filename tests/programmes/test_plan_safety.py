@@ -277,12 +277,13 @@ def test_database_refuses_step_above_plan_ceiling(inversion_template):
         patient=patient,
         template=inversion_template,
         by=patient.clinician,
-        ceiling_deg=70,
+        ceiling_deg=65,
         full_inversion_allowed=True,
     )
     plan = services.plan_activate(plan=plan, by=patient.clinician)
-    high = PlanInversionStep.objects.create(plan=plan, order=9, angle_deg=80, hold_seconds=60)
+    # A step at 70° (10° above the last), above the plan's 65° ceiling, made current.
     with pytest.raises(IntegrityError, match="above the plan ceiling"), transaction.atomic():
+        high = PlanInversionStep.objects.create(plan=plan, order=9, angle_deg=70, hold_seconds=60)
         Plan.objects.filter(pk=plan.pk).update(current_step=high)
     plan.refresh_from_db()
     assert plan.current_step.angle_deg == 20

@@ -490,3 +490,40 @@ def test_lowering_the_ceiling_below_a_later_step_is_refused_with_a_message():
         services.plan_update(
             plan=plan, changes={"ceiling_deg": 35}, by=patient.clinician, channel="admin"
         )
+
+
+def test_an_inversion_exercises_repetitions_are_time_inverted_too():
+    plan = running(cleared_patient())
+    with pytest.raises(ValidationError, match="holds at most 120 s"):
+        add_exercise(plan, exercise=shipped_inversion(), hold_seconds=120, repetitions=10)
+    assert dose_violations(
+        inversion_dose(name="Inversion", sets=1, repetitions=3, hold_seconds=60, times_per_day=1)
+    )
+
+
+def test_a_library_exercise_in_use_keeps_its_contraindication_tags():
+    patient = cleared_patient()
+    plan = running(patient, "exercise_only")
+    own = Exercise.objects.create(
+        clinic=patient.clinic,
+        name="Deep squat",
+        slug="deep-squat",
+        category="strength",
+        patient_instructions="Squat.",
+        contraindication_tags=["contraindicated"],
+    )
+    PlanExercise.objects.create(plan=plan, exercise=own, order=70)
+    removed = services.exercise_change_problems(own, {"contraindication_tags": []})
+    assert "On 1 plan in use" in removed["contraindication_tags"]
+    added = {"contraindication_tags": ["contraindicated", "review_required"]}
+    assert services.exercise_change_problems(own, added) == {}
+
+
+def test_a_plan_starting_later_with_exercises_can_be_activated():
+    patient = cleared_patient()
+    later = patient_today(patient) + timedelta(days=5)
+    draft = services.plan_create_from_template(
+        patient=patient, template=template("exercise_only"), by=patient.clinician, start_date=later
+    )
+    plan = services.plan_activate(plan=draft, by=patient.clinician)
+    assert plan.status == PlanStatus.ACTIVE and plan.start_date == later

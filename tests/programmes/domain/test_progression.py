@@ -357,9 +357,15 @@ STEPS = [
     refused("a first step holding 59 seconds is refused", step(20, 59), None, "holds between"),
     refused("a first step holding 121 seconds is refused", step(20, 121), None, "holds between"),
     refused("a first step twice a day is refused", step(20, 60, 2), None, "1 session a day"),
-    allowed("an intermittent first step of 6 cycles of 30 seconds is allowed", cycles(6, 30)),
+    allowed("an intermittent first step of 4 cycles of 30 seconds is allowed", cycles(4, 30)),
+    refused(
+        "an intermittent first step of 6 cycles of 30 seconds (3 minutes) is refused",
+        cycles(6, 30),
+        None,
+        "holds between",
+    ),
     refused("an intermittent cycle of 19 seconds is refused", cycles(6, 19), None, "20 to 30"),
-    refused("an intermittent cycle of 31 seconds is refused", cycles(6, 31), None, "20 to 30"),
+    refused("an intermittent cycle of 31 seconds is refused", cycles(3, 31), None, "20 to 30"),
     # One step up.
     allowed("plus 10 degrees and 1 minute is allowed", step(40, 180), step(30, 120)),
     refused("plus 11 degrees is refused", step(41, 120), step(30, 120), "+10°"),
@@ -485,8 +491,8 @@ TEMPLATES = [
         (step(20, 0, cycles=12, cycle_seconds=30),),
         60,
         False,
-        ("Step 1: 6 minutes",),
-        id="a first step over 5 minutes a day is refused",
+        ("Step 1: 6 minutes", "Step 1: A first step holds between"),
+        id="a first step over 5 minutes a day is refused, and outside the start range",
     ),
     pytest.param(
         (step(20, 60), step(30, 120), step(30, 180, 2)),
