@@ -18,7 +18,13 @@ from patients.domain.answers import Condition, IntakeAnswers, Medication
 from patients.forms import ODI_SECTION_NAMES, IntakeForm
 from patients.models import Patient
 from programmes.checkins import MAX_INVERSION_SECONDS, CheckInInput
-from programmes.domain.symptoms import MILD_SYMPTOMS, STOP_SYMPTOMS, Symptom, known_symptom_codes
+from programmes.domain.symptoms import (
+    MILD_SYMPTOMS,
+    STOP_SYMPTOMS,
+    Symptom,
+    known_symptom_codes,
+    pain_needs_alert,
+)
 from programmes.models import CheckIn, PlanExercise
 
 PAIN_MESSAGE = "Pain is rated from 0 (none) to 10 (worst imaginable)."
@@ -181,6 +187,15 @@ class CheckInForm(forms.Form):
         another answer's error."""
         ticked = known_symptom_codes(self.data.getlist("symptoms") if self.is_bound else [])
         return tuple(code for code in ticked if code in STOP_SYMPTOMS)
+
+    def safety_signal(self) -> bool:
+        """Anything the clinic acts on even when another answer is wrong: a stop or mild
+        symptom, or pain of 7 or more in an answer that could be read."""
+        ticked = known_symptom_codes(self.data.getlist("symptoms") if self.is_bound else [])
+        if any(code in STOP_SYMPTOMS or code in MILD_SYMPTOMS for code in ticked):
+            return True
+        cleaned = getattr(self, "cleaned_data", {})
+        return pain_needs_alert(cleaned.get("pain_before"), cleaned.get("pain_after"))
 
     def refused(self) -> dict[str, str]:
         """The answers that could not be read, by the service's field names."""

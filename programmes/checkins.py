@@ -169,6 +169,17 @@ def _refusals(
     return errors, step
 
 
+def _safety_signal(data: CheckInInput, assessment: SymptomAssessment, errors: dict) -> bool:
+    """What is acted on whatever else the check-in got wrong: a stop or mild symptom, or
+    pain of 7 or more in an answer that could be read (the rest is refused field by field)."""
+    pains = [
+        value
+        for name in ("pain_before", "pain_after")
+        if name not in errors and isinstance(value := getattr(data, name), int) and 0 <= value <= 10
+    ]
+    return assessment.stop or assessment.mild or pain_needs_alert(*pains)
+
+
 @transaction.atomic
 def checkin_submit(
     *,
@@ -183,10 +194,10 @@ def checkin_submit(
     Symptoms come first (CLINICAL.md s.4): a stop symptom pauses inversion and alerts the
     clinician, a red flag also puts the patient in urgent referral, whatever else the
     check-in got wrong. `refused` names fields the interface could not read (their values
-    are absent from `data`). Without a safety symptom, any refused field refuses the whole
-    check-in (ValidationError, nothing stored). With one, the fields that are valid are
-    stored with the symptoms, the rest are refused field by field, and the result carries
-    them in `refused` for the interface to show.
+    are absent from `data`). Without a safety signal (a stop or mild symptom, pain of 7 or
+    more), any refused field refuses the whole check-in (ValidationError, nothing stored).
+    With one, the fields that are valid are stored with it and acted on, the rest are
+    refused field by field, and the result carries them in `refused` for the interface.
     """
     # Unknown codes are refused (checkin_errors), the known ones acted on.
     symptoms = tuple(sorted(set(data.symptoms) & KNOWN_SYMPTOMS))
@@ -205,7 +216,7 @@ def checkin_submit(
                 by=getattr(request, "user", None),
                 channel=channel,
             )
-        if not assessment.stop:
+        if not _safety_signal(data, assessment, errors):
             raise ValidationError(errors)
 
     checkin = None

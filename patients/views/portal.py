@@ -183,7 +183,7 @@ def checkin(request: HttpRequest, patient: Patient) -> HttpResponse:
         # The plan ended while the form was open: nothing to store, and nothing to act on.
         return _render(request, patient, template, nothing)
     # A stop symptom is acted on even when another answer is wrong (CLINICAL.md s.4).
-    if valid or form.safety_symptoms():
+    if valid or form.safety_signal():
         try:
             result = checkin_submit(
                 patient=patient,

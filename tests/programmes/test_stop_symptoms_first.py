@@ -154,16 +154,41 @@ def test_api_valid_fields_beside_a_refused_one_are_kept(patient):
     assert stored.step_id is not None and stored.inversion_seconds == 60
 
 
-def test_api_invalid_check_in_without_a_stop_symptom_stores_nothing(patient):
+def test_api_invalid_check_in_without_a_safety_signal_stores_nothing(patient):
     client = APIClient()
     client.force_authenticate(patient.user)
     response = client.post(
-        "/api/v1/me/checkins/", api_body("dizziness", pain_before=15), format="json"
+        "/api/v1/me/checkins/", api_body("dizziness", symptoms=[], pain_before=15), format="json"
     )
     assert response.status_code == 400
     assert "safety" not in response.json()
     assert not CheckIn.objects.exists()
     assert not treatment_today(patient.pk).plan.inversion_paused
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"symptoms": ["dizziness"]}, id="a mild symptom"),
+        pytest.param({"symptoms": [], "pain_after": 8}, id="pain of 8"),
+    ],
+)
+def test_api_a_mild_symptom_or_high_pain_beside_a_refused_field_is_kept_and_acted_on(patient, body):
+    client = APIClient()
+    client.force_authenticate(patient.user)
+    response = client.post(
+        "/api/v1/me/checkins/",
+        api_body("dizziness", pain_before=15, **body),
+        format="json",
+    )
+    assert response.status_code == 400  # the refused field is named
+    assert "pain_before" in response.json()
+    stored = CheckIn.objects.get(patient=patient)
+    assert stored.pain_before is None
+    if body["symptoms"]:
+        assert stored.symptoms == ["dizziness"]
+    else:
+        assert ClinicianAlert.objects.filter(patient=patient, kind="high_pain").exists()
 
 
 def test_api_stop_symptom_in_a_body_that_is_not_json_object_still_answers_400(patient):
