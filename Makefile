@@ -16,7 +16,7 @@ help:
 	@echo "make run    start web, worker and beat with demo data on http://127.0.0.1:$(PORT)"
 	@echo "make test   install what is needed and run every test"
 	@echo "make codes  print fresh second-factor codes for the demo's staff logins"
-	@echo "make lint   ruff check and format check"
+	@echo "make lint   ruff check, format check, and the import layers (import-linter)"
 	@echo "make bench  build a synthetic clinic and print the benchmark figures"
 
 $(STAMP): requirements/base.txt requirements/dev.txt
@@ -70,6 +70,7 @@ test: install chromium
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -6,8 +6,8 @@ import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
-    from clinic.config import exit_on_settings_error
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from clinic.environment import exit_on_settings_error
 
     with exit_on_settings_error():
         from django.conf import settings

@@ -122,8 +122,8 @@ def run_fanout(
     timeout: float = 420,
     say=lambda _m: None,
 ) -> FanoutResult:
+    from bench.processes import CeleryProcess
     from programmes.reminders import reminder_sweep
-    from tests.processes import CeleryProcess
 
     instant = sweep_instant()
     reset_ledger(clinic)

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 
 def main() -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # WhiteNoise warns that `collectstatic` has not run; the bench serves no static file.
     warnings.filterwarnings("ignore", message="No directory at")
     import django
@@ -39,7 +39,7 @@ def main() -> int:
     started = time.monotonic()
 
     from bench import synthetic
-    from clinic.management.commands.synthetic_clinic import ensure_with_progress
+    from bench.management.commands.synthetic_clinic import ensure_with_progress
 
     main_clinic = ensure_with_progress(synthetic.CLINIC_SPEC)
     reminder_clinic = ensure_with_progress(synthetic.REMINDER_SPEC)

@@ -30,9 +30,9 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
+from bench.processes import database_url, free_port
 from clinic.models import Clinic
 from programmes.models import CheckIn
-from tests.processes import database_url, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -67,7 +67,7 @@ class Gunicorn:
         env.update(
             DATABASE_URL=database_url(),
             REDIS_URL=settings.REDIS_URL,
-            DJANGO_SETTINGS_MODULE="clinic.settings",
+            DJANGO_SETTINGS_MODULE="config.settings",
             DEBUG="false",
             LOG_LEVEL="WARNING",
         )
@@ -75,7 +75,7 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [
                 GUNICORN,
-                "clinic.wsgi:application",
+                "config.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",

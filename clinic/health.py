@@ -10,13 +10,13 @@ from __future__ import annotations
 import ipaddress
 
 import redis
+from celery import current_app as celery_app
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from clinic.celery import app as celery_app
 from clinic.otp import second_factor_missing
 
 

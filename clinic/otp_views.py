@@ -87,7 +87,7 @@ def _is_patient(request: HttpRequest) -> bool:
 
 
 def _layout(request: HttpRequest) -> str:
-    return "patients/portal/_layout.html" if _is_patient(request) else "base.html"
+    return "portal/_layout.html" if _is_patient(request) else "base.html"
 
 
 @sensitive_post_parameters("code")

@@ -7,13 +7,11 @@ service's refusal as a message.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -23,9 +21,8 @@ from django.utils.safestring import mark_safe
 
 from clinic.admin import ClinicScopedAdmin, ClinicScopedInline, OfferedChoiceFilter
 from clinic.audit import audit_record
-from clinic.models import Role
 from clinic.permissions import CLINICAL_ROLES, may_change_patient, may_reassign_patient
-from clinic.roles import clinic_of, role_of
+from clinic.roles import clinic_of
 from patients import services
 from patients.domain.answers import Condition, Medication
 from patients.forms import (
@@ -125,16 +122,6 @@ class ClinicianFilter(OfferedChoiceFilter):
         return queryset.filter(clinician_id=self.value()) if self.value() else queryset
 
 
-class ErasureForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why, and on whose request (e.g. the patient's written request of 3 March).",
-    )
-    confirm = forms.BooleanField(
-        label="I understand the name, contact details and portal account can't be restored.",
-    )
-
-
 class IntakeInline(ClinicScopedInline):
     model = Intake
     fields = ["number", "taken_on", "reason", "channel", "baseline_pain", "odi_percent", "link"]
@@ -162,7 +149,7 @@ class PatientAdmin(ClinicScopedAdmin):
     list_select_related = ["clinician", "current_screening__override"]
     readonly_fields = ["screening_panel", "user", "height_cm", "weight_kg"]
     inlines = [IntakeInline]
-    actions = ["send_invitation", "export_data", "erase_identity"]
+    actions = ["send_invitation"]
     fieldsets = [
         ("Screening", {"fields": ["screening_panel"]}),
         (
@@ -423,65 +410,6 @@ class PatientAdmin(ClinicScopedAdmin):
                 sent += 1
         if sent:
             self.message_user(request, f"Invitation sent to {sent} patient(s).", messages.SUCCESS)
-
-    # Data protection: export and erasure, for the clinic administrator only.
-
-    def has_data_protection_permission(self, request) -> bool:
-        return role_of(request.user) == Role.CLINIC_ADMIN
-
-    @admin.action(
-        description="Export all data held on the patient (JSON)",
-        permissions=["data_protection"],
-    )
-    def export_data(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one patient to export.", messages.ERROR)
-            return None
-        data = services.patient_export(patient=queryset.get(), by=request.user, request=request)
-        response = JsonResponse(data, json_dumps_params={"indent": 2})
-        response["Content-Disposition"] = (
-            f'attachment; filename="patient-{data["patient"]["id"]}-export.json"'
-        )
-        response["Cache-Control"] = "no-store"
-        return response
-
-    @admin.action(
-        description="Erase the patient's identity (irreversible)…",
-        permissions=["data_protection"],
-    )
-    def erase_identity(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one patient to erase.", messages.ERROR)
-            return None
-        patient = queryset.get()
-        form = ErasureForm(request.POST if request.POST.get("post") == "yes" else None)
-        if form.is_valid():
-            try:
-                services.patient_erase(
-                    patient=patient,
-                    by=request.user,
-                    reason=form.cleaned_data["reason"],
-                    request=request,
-                )
-            except (ValidationError, PermissionDenied) as refusal:
-                messages_ = getattr(refusal, "messages", [str(refusal)])
-                self.message_user(request, " ".join(messages_), messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    f"Patient {patient.pk}: identity erased; the portal account is closed.",
-                    messages.SUCCESS,
-                )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Erase a patient's identity",
-            "patient": patient,
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/patients/patient/erase_confirmation.html", context)
 
     # Custom pages: explicit actions with their own forms.
 

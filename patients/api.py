@@ -8,8 +8,6 @@ of health data it shows or changes.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
@@ -34,7 +32,6 @@ from patients import services
 from patients.filters import IntakeFilter, PatientFilter, ScreeningFilter
 from patients.models import Channel, Intake, Patient, Screening
 from patients.serializers import (
-    AdherenceSerializer,
     IntakeAnswersSerializer,
     IntakeSerializer,
     OverrideCreateSerializer,
@@ -77,7 +74,6 @@ class PatientViewSet(
         "screening": Access(read=CLINICAL_OR_PATIENT),
         "screening_override": Access(write=CLINICAL_ROLES),
         "screening_override_revoke": Access(write=CLINICAL_ROLES),
-        "adherence": Access(read=READ_ROLES),
     }
     audit_subject = staticmethod(patient_subject)
 
@@ -204,36 +200,6 @@ class PatientViewSet(
         )
         screening = Screening.objects.select_related("override").get(pk=override.screening_id)
         return Response(ScreeningSerializer(screening).data)
-
-    @extend_schema(
-        responses={200: AdherenceSerializer},
-        summary="Adherence: last 7 and 30 days, and the last 12 weeks",
-    )
-    @action(detail=True, methods=["get"])
-    def adherence(self, request, pk=None):
-        from programmes import adherence
-        from programmes.permission import patient_today
-
-        patient = self.get_object()
-        today = patient_today(patient)
-        recent = adherence.recent_adherence(patient.pk, today=today)
-        audit_reads(
-            request, [patient], subject=patient_subject, summary="Adherence read through the API"
-        )
-        return Response(
-            AdherenceSerializer(
-                {
-                    "patient": patient.pk,
-                    "day": recent.through,
-                    "adherence_7_days": recent.last_7_days.ratio,
-                    "adherence_30_days": recent.last_30_days.ratio,
-                    "band_30_days": recent.last_30_days.band,
-                    "weeks": adherence.weekly_adherence(
-                        patient.pk, start=today - timedelta(days=83), end=today
-                    ),
-                }
-            ).data
-        )
 
 
 class IntakeViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):

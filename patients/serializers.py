@@ -393,34 +393,3 @@ class ReminderPreferencesSerializer(serializers.ModelSerializer):
             remind_in_portal="Show reminders in the portal.",
             reminders_opted_out="True: stop every reminder at once.",
         )
-
-
-class AdherenceWeekSerializer(serializers.Serializer):
-    week_start = serializers.DateField(help_text="Monday of the week.")
-    prescribed = serializers.IntegerField(
-        source="adherence.prescribed", help_text="Sessions prescribed that week."
-    )
-    completed = serializers.FloatField(
-        source="adherence.completed", help_text="Sessions done (a partial one counts half)."
-    )
-    ratio = serializers.FloatField(
-        source="adherence.ratio", allow_null=True, help_text="completed ÷ prescribed; null if 0."
-    )
-
-
-class AdherenceSerializer(serializers.Serializer):
-    patient = serializers.IntegerField(help_text="The patient (id).")
-    day = serializers.DateField(
-        help_text="The patient's local date the figures end on: today once the patient has "
-        "checked in today, else yesterday (an unfinished day is not a missed one)."
-    )
-    adherence_7_days = serializers.FloatField(
-        allow_null=True, help_text="Last 7 days: completed ÷ prescribed; null if none prescribed."
-    )
-    adherence_30_days = serializers.FloatField(
-        allow_null=True, help_text="Last 30 days: completed ÷ prescribed; null if none prescribed."
-    )
-    band_30_days = serializers.CharField(
-        help_text="adherent (80% or more), partial (50–79%), low, or no_data."
-    )
-    weeks = AdherenceWeekSerializer(many=True, help_text="The last 12 weeks, oldest first.")

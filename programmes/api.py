@@ -54,6 +54,7 @@ from programmes.models import (
 )
 from programmes.permission import patient_today, treatment_today
 from programmes.serializers import (
+    AdherenceSerializer,
     AdvanceSerializer,
     AlertSerializer,
     CheckInCreateSerializer,
@@ -529,6 +530,46 @@ class MyProgressView(APIView):
                     ),
                     "current_step": current,
                     "next_step": following,
+                }
+            ).data
+        )
+
+
+# A patient's adherence, under the patient's path (`/patients/{id}/adherence/`).
+# Adherence is the programmes' figure, so its view lives here: patients knows nothing of
+# programmes. The docstring is the patient resource's, as the schema has always said.
+class PatientAdherenceViewSet(viewsets.GenericViewSet):
+    """Patients of the caller's clinic (a patient sees only their own record)."""
+
+    lookup_value_regex = ANY_ID
+    access = Access(read=READ_ROLES)
+
+    def get_queryset(self):
+        return Patient.objects.for_user(self.request.user)
+
+    @extend_schema(
+        responses={200: AdherenceSerializer},
+        summary="Adherence: last 7 and 30 days, and the last 12 weeks",
+    )
+    @action(detail=True, methods=["get"])
+    def adherence(self, request, pk=None):
+        patient = self.get_object()
+        today = patient_today(patient)
+        recent = adherence.recent_adherence(patient.pk, today=today)
+        audit_reads(
+            request, [patient], subject=patient_subject, summary="Adherence read through the API"
+        )
+        return Response(
+            AdherenceSerializer(
+                {
+                    "patient": patient.pk,
+                    "day": recent.through,
+                    "adherence_7_days": recent.last_7_days.ratio,
+                    "adherence_30_days": recent.last_30_days.ratio,
+                    "band_30_days": recent.last_30_days.band,
+                    "weeks": adherence.weekly_adherence(
+                        patient.pk, start=today - timedelta(days=83), end=today
+                    ),
                 }
             ).data
         )

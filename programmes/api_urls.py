@@ -7,6 +7,7 @@ from programmes.api import (
     ExerciseViewSet,
     MyCheckInsView,
     MyProgressView,
+    PatientAdherenceViewSet,
     PlanEventListView,
     PlanViewSet,
     TemplateViewSet,
@@ -19,6 +20,8 @@ router.register("checkins", CheckInViewSet, basename="checkin")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("exercises", ExerciseViewSet, basename="exercise")
 router.register("templates", TemplateViewSet, basename="template")
+# /patients/{id}/adherence/ (basename "patient": the route is named patient-adherence).
+router.register("patients", PatientAdherenceViewSet, basename="patient")
 
 urlpatterns = [
     path("me/today/", TodayView.as_view(), name="me-today"),

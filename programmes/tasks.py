@@ -52,11 +52,3 @@ def alert_sweep() -> int:
     from programmes.alert_rules import alert_sweep as sweep
 
     return sweep()
-
-
-@shared_task(name="programmes.report_export_run", acks_late=True)
-def report_export_run(export_id: int) -> str:
-    """Write one staff report export's CSV; a redelivery of a finished export does nothing."""
-    from programmes.reports import report_export_run as run
-
-    return run(export_id=export_id)

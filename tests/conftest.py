@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import CeleryProcess, RedisServer
+from bench.processes import CeleryProcess, RedisServer
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

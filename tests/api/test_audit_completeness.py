@@ -186,7 +186,7 @@ def test_a_clinic_wide_csv_export_names_every_patient_whose_row_it_sent(world: W
 
 
 def test_a_background_export_and_its_download_name_the_patients_in_the_file(world: World):
-    from programmes import reports
+    from reports import queries as reports
 
     staff = world.users["staff"]
     client = page_client(staff)
@@ -483,9 +483,11 @@ def test_api_token_sign_ins_are_kept_too(world: World):
 
 
 def test_a_patients_data_export_lists_the_list_pages_that_showed_them(world: World):
-    from patients import services
+    from privacy import services as privacy_services
 
     page_client(world.users["clinic_admin"]).get(reverse("admin:patients_patient_changelist"))
-    export = services.patient_export(patient=world.patient_b, by=world.users["clinic_admin"])
+    export = privacy_services.patient_export(
+        patient=world.patient_b, by=world.users["clinic_admin"]
+    )
     summaries = [row["summary"] for row in export["audit"]]
     assert any(s.startswith("Admin patients list read") for s in summaries)

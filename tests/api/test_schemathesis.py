@@ -19,7 +19,7 @@ from rest_framework.renderers import JSONRenderer
 from schemathesis.checks import CHECKS as REGISTERED_CHECKS
 from schemathesis.checks import load_all_checks
 
-from clinic.wsgi import application
+from config.wsgi import application
 from tests.api.conftest import make_world
 from tests.factories import api_token
 

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from clinic.celery import ping
+from config.celery import ping
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

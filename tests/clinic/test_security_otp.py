@@ -319,7 +319,7 @@ def test_staff_area_gate_itself_asks_for_the_second_factor(rf):
     """Even without the middleware, the staff area's one gate sends staff to the code step."""
     from django.http import HttpResponse
 
-    from programmes.views.access import staff_area_required
+    from reports.access import staff_area_required
 
     user = member(Role.STAFF)
     user.is_verified = lambda: False

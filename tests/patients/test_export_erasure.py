@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from clinic.models import ApiToken, AuditEvent, Role
 from patients import services
 from patients.models import Patient, Referral, Screening, ScreeningOverride
+from privacy import services as privacy_services
 from programmes import checkins
 from programmes import services as programme_services
 from programmes.adherence import patient_adherence
@@ -113,7 +114,7 @@ def test_export_holds_every_kind_of_record_of_the_patient_and_nothing_of_another
     clinic_admin_and_patients,
 ):
     administrator, patient, other = clinic_admin_and_patients
-    data = services.patient_export(patient=patient, by=administrator)
+    data = privacy_services.patient_export(patient=patient, by=administrator)
 
     assert data["patient"]["first_name"] == "Aoife"
     assert data["patient"]["phone"] == "07700 900123"
@@ -148,7 +149,7 @@ def test_export_holds_every_kind_of_record_of_the_patient_and_nothing_of_another
 
 def test_export_is_audited_as_an_export_by_the_administrator(clinic_admin_and_patients):
     administrator, patient, _ = clinic_admin_and_patients
-    services.patient_export(patient=patient, by=administrator)
+    privacy_services.patient_export(patient=patient, by=administrator)
     event = AuditEvent.objects.get(action="export", patient_id=patient.pk)
     assert event.actor == administrator
     assert event.channel == "admin"
@@ -164,7 +165,7 @@ def test_export_takes_the_same_number_of_queries_however_long_the_history(
     counts = []
     for someone in (patient, newcomer):
         with CaptureQueriesContext(connection) as queries:
-            services.patient_export(patient=someone, by=administrator)
+            privacy_services.patient_export(patient=someone, by=administrator)
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert counts[0] <= 22
@@ -175,9 +176,9 @@ def test_only_the_clinic_administrator_may_export_or_erase(clinic_admin_and_pati
     _, patient, _ = clinic_admin_and_patients
     someone = member(role, patient.clinic)
     with pytest.raises(PermissionDenied):
-        services.patient_export(patient=patient, by=someone)
+        privacy_services.patient_export(patient=patient, by=someone)
     with pytest.raises(PermissionDenied):
-        services.patient_erase(patient=patient, by=someone, reason="asked")
+        privacy_services.patient_erase(patient=patient, by=someone, reason="asked")
     assert not AuditEvent.objects.filter(action="export").exists()
 
 
@@ -185,7 +186,7 @@ def test_administrator_of_another_clinic_may_not_export(clinic_admin_and_patient
     _, patient, _ = clinic_admin_and_patients
     stranger = member(Role.CLINIC_ADMIN)
     with pytest.raises(PermissionDenied):
-        services.patient_export(patient=patient, by=stranger)
+        privacy_services.patient_export(patient=patient, by=stranger)
 
 
 def test_erasure_removes_identity_keeps_birth_year_and_closes_the_account(
@@ -198,7 +199,9 @@ def test_erasure_removes_identity_keeps_birth_year_and_closes_the_account(
     api_token(user)
     assert can_authenticate(username)
 
-    services.patient_erase(patient=patient, by=administrator, reason="Written request, 3 March")
+    privacy_services.patient_erase(
+        patient=patient, by=administrator, reason="Written request, 3 March"
+    )
 
     patient.refresh_from_db()
     assert "Aoife" not in patient.full_name and "Brennan" not in patient.full_name
@@ -214,7 +217,9 @@ def test_erasure_removes_identity_keeps_birth_year_and_closes_the_account(
     assert not PortalNotice.objects.filter(patient=patient).exists()
     assert not CheckIn.objects.filter(patient=patient).exclude(note="").exists()
     assert not ReminderDelivery.objects.filter(patient=patient).exclude(last_error="").exists()
-    assert "Aoife" not in json.dumps(services.patient_export(patient=patient, by=administrator))
+    assert "Aoife" not in json.dumps(
+        privacy_services.patient_export(patient=patient, by=administrator)
+    )
 
 
 def test_erased_patient_cannot_sign_in_to_the_portal(clinic_admin_and_patients):
@@ -223,7 +228,7 @@ def test_erased_patient_cannot_sign_in_to_the_portal(clinic_admin_and_patients):
     signed_in = Client()
     signed_in.force_login(patient.user, backend="django.contrib.auth.backends.ModelBackend")
 
-    services.patient_erase(patient=patient, by=administrator, reason="Written request")
+    privacy_services.patient_erase(patient=patient, by=administrator, reason="Written request")
 
     response = Client().post("/accounts/login/", {"username": username, "password": PASSWORD})
     assert response.status_code == 200  # the form again, with its error
@@ -244,7 +249,7 @@ def test_erasure_keeps_clinical_aggregates_counting(clinic_admin_and_patients):
         ScreeningOverride.objects.filter(screening__patient=patient).count(),
     )
 
-    services.patient_erase(patient=patient, by=administrator, reason="Written request")
+    privacy_services.patient_erase(patient=patient, by=administrator, reason="Written request")
 
     assert patient_adherence(patient.pk, start=start, end=today) == before
     assert before.completed > 0
@@ -262,18 +267,18 @@ def test_erasure_keeps_clinical_aggregates_counting(clinic_admin_and_patients):
 
 def test_erasure_is_audited_with_its_reason_and_cannot_run_twice(clinic_admin_and_patients):
     administrator, patient, _ = clinic_admin_and_patients
-    services.patient_erase(patient=patient, by=administrator, reason="Written request")
+    privacy_services.patient_erase(patient=patient, by=administrator, reason="Written request")
     event = AuditEvent.objects.get(patient_id=patient.pk, changes__erased=True)
     assert (event.action, event.channel, event.actor) == ("update", "admin", administrator)
     assert event.changes["reason"] == "Written request"
     with pytest.raises(ValidationError):
-        services.patient_erase(patient=patient, by=administrator, reason="again")
+        privacy_services.patient_erase(patient=patient, by=administrator, reason="again")
 
 
 def test_erasure_without_a_reason_is_refused_and_changes_nothing(clinic_admin_and_patients):
     administrator, patient, _ = clinic_admin_and_patients
     with pytest.raises(ValidationError):
-        services.patient_erase(patient=patient, by=administrator, reason="  ")
+        privacy_services.patient_erase(patient=patient, by=administrator, reason="  ")
     assert Patient.objects.get(pk=patient.pk).first_name == "Aoife"
 
 
@@ -316,7 +321,7 @@ def test_admin_erase_action_asks_for_a_reason_and_confirmation_first(clinic_admi
         client, "erase_identity", patient, post="yes", reason="Written request", confirm="on"
     )
     assert done.status_code == 302
-    assert Patient.objects.get(pk=patient.pk).first_name == services.ERASED_FIRST_NAME
+    assert Patient.objects.get(pk=patient.pk).first_name == privacy_services.ERASED_FIRST_NAME
 
 
 def test_clinician_is_not_offered_the_data_protection_actions(clinic_admin_and_patients):
@@ -341,6 +346,6 @@ def test_referral_records_are_exported_for_an_urgent_referral(clinic_admin_and_p
         referred_on=timezone.localdate(),
         channel="admin",
     )
-    data = services.patient_export(patient=patient, by=administrator)
+    data = privacy_services.patient_export(patient=patient, by=administrator)
     assert [row["referred_to"] for row in data["referrals"]] == ["Emergency department"]
     assert Referral.objects.count() == 1

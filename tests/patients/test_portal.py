@@ -226,7 +226,7 @@ def test_service_validation_errors_are_shown_next_to_the_matching_fields(cleared
             {"exercise_ids": "Choose exercises from your own programme.", "plan": "No plan."}
         )
 
-    monkeypatch.setattr("patients.views.portal.checkin_submit", refuse)
+    monkeypatch.setattr("portal.views.checkin_submit", refuse)
     response = signed_in(patient).post("/checkin/", checkin_body())
     html = response.content.decode()
     assert response.status_code == 200

@@ -16,12 +16,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clinic.models import AuditEvent, Role
-from programmes import reports, services
+from programmes import services
 from programmes.alert_rules import alert_sweep
 from programmes.alerts import alert_acknowledge, alert_send_email, alerts_unsent
 from programmes.domain.permission import INVERSION_CATEGORY
 from programmes.models import ClinicianAlert, Exercise, PlanExercise, ProgrammeTemplate
 from programmes.tasks import alert_email
+from reports import queries as reports
 from tests.factories import clinician, member, otp_login, patient_with_portal, screen
 
 pytestmark = pytest.mark.django_db

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from bench.processes import ROOT, process_env
 from clinic.models import Clinic
 from programmes.models import Plan, PortalNotice, ReminderDelivery
 from programmes.reminders import reminder_sweep
 from tests.factories import ClinicFactory, clinician, screen_many
-from tests.processes import ROOT, process_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

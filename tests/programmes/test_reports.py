@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from clinic.models import AuditEvent, Role
 from patients.models import Patient
-from programmes import reports
 from programmes.domain.adherence import band_for
 from programmes.models import (
     CheckIn,
@@ -27,6 +26,7 @@ from programmes.models import (
     QuestionnaireResponse,
     ReportExport,
 )
+from reports import queries as reports
 from tests.factories import ClinicFactory, clinician, member, screen
 
 pytestmark = pytest.mark.django_db

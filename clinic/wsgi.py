@@ -1,9 +1,0 @@
-import os
-
-from django.core.wsgi import get_wsgi_application
-
-from clinic.config import exit_on_settings_error
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
-with exit_on_settings_error():
-    application = get_wsgi_application()
