@@ -32,7 +32,11 @@ def no_code_throttle_delay(settings):
 
 
 def code_for(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
-    """The code an authenticator app shows now (or `steps_ahead` periods later)."""
+    """The code an authenticator app shows now (or `steps_ahead` periods later), in the
+    server's count of periods: its stored drift, which a code accepted just after a period
+    boundary moves by one (else a slow run makes "the next code" fall outside the window)."""
+    stored = TOTPDevice.objects.filter(pk=device.pk).first() if device.pk else None
+    device = stored or device
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() + steps_ahead * device.step
     return f"{totp.token():0{device.digits}d}"
