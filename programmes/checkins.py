@@ -141,8 +141,11 @@ def _first_checkin(patient: Patient, key: uuid.UUID | None) -> CheckInResult | N
     existing = CheckIn.objects.filter(patient=patient, idempotency_key=key).first()
     if existing is None:
         return None
+    assessment = classify_symptoms(existing.symptoms, patient.emergency_phone)
+    # A stop symptom it carried was told to the clinician when it was stored: a repeat
+    # answers the same (as `checkin_submit` does), never "not told".
     return CheckInResult(
-        existing, False, classify_symptoms(existing.symptoms, patient.emergency_phone), False, False
+        existing, False, assessment, False, False, clinician_alerted=assessment.stop
     )
 
 

@@ -204,7 +204,11 @@ def test_api_stop_symptom_sent_again_with_the_same_key_alerts_once(patient):
     data = api_body("fainting", pain_before=15)
     first = client.post("/api/v1/me/checkins/", data, format="json")
     again = client.post("/api/v1/me/checkins/", data, format="json")
-    assert first.status_code == 400 and again.status_code == 200
+    # The repeat is as invalid as the first (400 naming the field); the stop symptom was
+    # acted on once, and the answer says so both times.
+    assert first.status_code == 400 and again.status_code == 400
+    assert "pain_before" in again.json()
+    assert again.json()["safety"]["clinician_alerted"] is True
     assert CheckIn.objects.filter(patient=patient).count() == 1
     assert ClinicianAlert.objects.filter(patient=patient).count() == 1
 
