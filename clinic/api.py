@@ -106,6 +106,14 @@ class CursorPagination(pagination.CursorPagination):
             )
         return min(size, self.max_page_size)
 
+    def get_schema_operation_parameters(self, view):
+        """DRF's, with the page size's lower bound stated as `get_page_size` enforces it."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+        return parameters
+
     def paginate_queryset(self, queryset, request, view=None):
         self._model = queryset.model
         return super().paginate_queryset(queryset, request, view)

@@ -21,6 +21,13 @@ class FieldErrorsSerializer(serializers.Serializer):
     )
 
 
+# A character `str.strip()` keeps: DRF trims a CharField's input (trim_whitespace), so a
+# field that may not be blank refuses text made only of these, which minLength can't say.
+# Python's whitespace spelled out, as ECMA's \s differs from it (U+001C-U+001F, U+FEFF).
+NOT_ONLY_WHITESPACE = (
+    r"[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+
 _ERRORS = {
     "401": "Not signed in: send a session cookie or `Authorization: Token <key>`.",
     "403": "Signed in, but your role may not do this.",
@@ -48,6 +55,27 @@ class AutoSchema(openapi.AutoSchema):
                     f"The {record}'s id (an integer; any other value answers 404)."
                 )
         return parameters
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and isinstance(schema, dict)
+            and schema.get("type") == "string"
+            and isinstance(field, serializers.CharField)
+            and field.trim_whitespace
+            and not field.allow_blank
+            and not {"pattern", "format", "enum"} & set(schema)
+        ):
+            schema["pattern"] = NOT_ONLY_WHITESPACE
+        return schema
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        # A body whose serializer refuses fields it doesn't know says so.
+        if direction == "request" and getattr(serializer, "refuses_unknown_fields", False):
+            schema["additionalProperties"] = False
+        return schema
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -241,6 +241,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Bodies are documented as JSON. The API still parses form-encoded and multipart bodies
+    # (DEFAULT_PARSER_CLASSES), so a form-posted check-in is never refused and lost, but
+    # their rules differ (an empty form field counts as left out), so the schema, which
+    # promises what is refused, speaks for JSON only.
+    "PARSER_WHITELIST": ["clinic.api.JSONParser"],
     # A finding's tier and a screening's outcome are the same choice set: one enum.
     "ENUM_NAME_OVERRIDES": {"OutcomeEnum": "patients.models.Outcome"},
     # Swagger UI from our own static files (drf-spectacular-sidecar), not a CDN.

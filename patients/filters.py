@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import django_filters
 
+from clinic.filters import FilterSet, IdFilter
 from patients.models import Intake, Outcome, Patient, Screening
 
 
-class PatientFilter(django_filters.FilterSet):
-    clinician = django_filters.NumberFilter(
+class PatientFilter(FilterSet):
+    clinician = IdFilter(
         field_name="clinician_id",
         help_text="Only patients of this responsible clinician (user id).",
     )
@@ -23,8 +24,8 @@ class PatientFilter(django_filters.FilterSet):
         fields = ["clinician", "screening_outcome"]
 
 
-class IntakeFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(
+class IntakeFilter(FilterSet):
+    patient = IdFilter(
         field_name="patient_id", help_text="Only this patient's intakes (patient id)."
     )
     taken_from = django_filters.DateFilter(
@@ -39,8 +40,8 @@ class IntakeFilter(django_filters.FilterSet):
         fields = ["patient", "taken_from", "taken_to"]
 
 
-class ScreeningFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(
+class ScreeningFilter(FilterSet):
+    patient = IdFilter(
         field_name="patient_id", help_text="Only this patient's screenings (patient id)."
     )
     outcome = django_filters.ChoiceFilter(

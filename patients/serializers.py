@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinic.roles import clinic_of
 from patients.domain.answers import (
+    DIASTOLIC_RANGE,
+    HEIGHT_RANGE_CM,
+    SYSTOLIC_RANGE,
+    WEIGHT_RANGE_KG,
     Condition,
     IntakeAnswers,
     Medication,
@@ -52,9 +58,21 @@ def described(**texts: str) -> dict[str, dict[str, str]]:
     return {name: {"help_text": text} for name, text in texts.items()}
 
 
-@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "example": "18:00"})
+# A clock time as the schema states it and the API takes it: no 24:00, no 09:95, no offset,
+# no fraction, ASCII digits only.
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+@extend_schema_field({"type": "string", "pattern": LOCAL_TIME_PATTERN, "example": "18:00"})
 class LocalTimeField(serializers.TimeField):
-    """A wall-clock time in the patient's own zone: HH:MM[:SS], no offset."""
+    """A wall-clock time in the patient's own zone: HH:MM[:SS], no offset.
+
+    DRF's own parsing also takes "9:5", offsets and fractions, which the schema forbids."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not re.fullmatch(LOCAL_TIME_PATTERN, value):
+            self.fail("invalid", format="hh:mm[:ss]")
+        return super().to_internal_value(value)
 
 
 _YES_NO = [name for name in ANSWER_QUESTIONS if not name.endswith("_date")]
@@ -142,19 +160,43 @@ class ScreeningSerializer(serializers.ModelSerializer):
         return screening.is_expired(timezone.localdate())
 
 
+def _within(bounds: tuple, message: str) -> dict:
+    """A number field's bounds, refused with the domain's own message."""
+    low, high = bounds
+    text = message.format(low=low, high=high)
+    return {
+        "min_value": low,
+        "max_value": high,
+        "error_messages": {"min_value": text, "max_value": text},
+    }
+
+
 class IntakeAnswersSerializer(serializers.Serializer):
     """The intake questionnaire: CLINICAL.md section 2 as structured answers."""
 
-    systolic_bp = serializers.IntegerField(help_text="Systolic blood pressure at intake, mmHg.")
-    diastolic_bp = serializers.IntegerField(help_text="Diastolic blood pressure at intake, mmHg.")
+    # The plausible ranges answer_errors holds, stated here so the schema states them too.
+    systolic_bp = serializers.IntegerField(
+        **_within(SYSTOLIC_RANGE, "Systolic pressure must be between {low} and {high} mmHg."),
+        help_text="Systolic blood pressure at intake, mmHg.",
+    )
+    diastolic_bp = serializers.IntegerField(
+        **_within(DIASTOLIC_RANGE, "Diastolic pressure must be between {low} and {high} mmHg."),
+        help_text="Diastolic blood pressure at intake, mmHg.",
+    )
     bp_measured_by = serializers.CharField(
         max_length=120, help_text="Who measured the blood pressure (name or 'self')."
     )
     bp_measured_at = serializers.DateTimeField(
         help_text="When the blood pressure was measured: within the last 30 days."
     )
-    weight_kg = serializers.FloatField(help_text="Body weight in kilograms.")
-    height_cm = serializers.FloatField(help_text="Height in centimetres.")
+    weight_kg = serializers.FloatField(
+        **_within(WEIGHT_RANGE_KG, "Weight must be between {low:g} and {high:g} kg."),
+        help_text="Body weight in kilograms.",
+    )
+    height_cm = serializers.FloatField(
+        **_within(HEIGHT_RANGE_CM, "Height must be between {low:g} and {high:g} cm."),
+        help_text="Height in centimetres.",
+    )
     baseline_pain = serializers.IntegerField(
         min_value=0, max_value=10, help_text="Pain now, 0 (none) to 10 (worst imaginable)."
     )
@@ -277,12 +319,11 @@ class PatientSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="The number the patient's emergency advice names: their own, else the clinic's.",
     )
-    screening_outcome = serializers.CharField(
-        source="current_screening.outcome",
-        read_only=True,
-        default=None,
-        allow_null=True,
-        help_text="Outcome of the current screening; null until the first intake.",
+    # A method, not `source="current_screening.outcome"` with a default: DRF skips such a
+    # field in a partial update's answer when there is no screening yet (PATCH answered
+    # without it, though the schema requires it).
+    screening_outcome = serializers.SerializerMethodField(
+        help_text="Outcome of the current screening; null until the first intake."
     )
 
     class Meta:
@@ -345,6 +386,11 @@ class PatientSerializer(serializers.ModelSerializer):
                 membership__clinic=clinic, membership__role__in=CLINICAL_ROLES
             )
         return fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_screening_outcome(self, patient: Patient) -> str | None:
+        screening = patient.current_screening
+        return screening.outcome if screening is not None else None
 
     def validate_date_of_birth(self, value):
         if value >= timezone.localdate():

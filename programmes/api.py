@@ -435,9 +435,12 @@ class MyCheckInsView(AuditedReadMixin, generics.ListAPIView):
             kept = () if "exercise_ids" in result.refused else data.exercise_ids
             checkins.exercises_done_ids_known(result.checkin, kept)
         body = CheckInResultSerializer(result).data
-        if result.refused:
+        # A key seen before answers with the first check-in (a new stop symptom acted on),
+        # but fields this body got wrong are still refused by name, as the schema says.
+        refusals = {**refused, **result.refused}
+        if refusals:
             # A safety symptom was acted on (and the valid fields kept); the rest is refused.
-            return Response({**result.refused, "safety": body}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({**refusals, "safety": body}, status=status.HTTP_400_BAD_REQUEST)
         return Response(
             body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         )

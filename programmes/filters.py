@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from clinic.filters import BooleanFilter, FilterSet, IdFilter
 from programmes.models import (
     Category,
     CheckIn,
@@ -16,14 +17,12 @@ from programmes.models import (
 )
 
 
-class PlanFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(
-        field_name="patient_id", help_text="Only this patient's plans (patient id)."
-    )
+class PlanFilter(FilterSet):
+    patient = IdFilter(field_name="patient_id", help_text="Only this patient's plans (patient id).")
     status = django_filters.ChoiceFilter(
         choices=PlanStatus.choices, help_text="Only plans with this status."
     )
-    clinician = django_filters.NumberFilter(
+    clinician = IdFilter(
         field_name="clinician_id", help_text="Only plans run by this clinician (user id)."
     )
 
@@ -32,13 +31,11 @@ class PlanFilter(django_filters.FilterSet):
         fields = ["patient", "status", "clinician"]
 
 
-class CheckInFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(
+class CheckInFilter(FilterSet):
+    patient = IdFilter(
         field_name="patient_id", help_text="Only this patient's check-ins (patient id)."
     )
-    plan = django_filters.NumberFilter(
-        field_name="plan_id", help_text="Only check-ins of this plan (plan id)."
-    )
+    plan = IdFilter(field_name="plan_id", help_text="Only check-ins of this plan (plan id).")
     completion = django_filters.ChoiceFilter(
         choices=CheckIn.Completion.choices, help_text="Only check-ins with this completion."
     )
@@ -54,14 +51,14 @@ class CheckInFilter(django_filters.FilterSet):
         fields = ["patient", "plan", "completion", "date_from", "date_to"]
 
 
-class AlertFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(
+class AlertFilter(FilterSet):
+    patient = IdFilter(
         field_name="patient_id", help_text="Only this patient's alerts (patient id)."
     )
     kind = django_filters.ChoiceFilter(
         choices=ClinicianAlert.Kind.choices, help_text="Only alerts of this kind."
     )
-    open = django_filters.BooleanFilter(
+    open = BooleanFilter(
         field_name="acknowledged_at",
         lookup_expr="isnull",
         help_text="true: only alerts nobody has acknowledged; false: only acknowledged ones.",
@@ -72,7 +69,7 @@ class AlertFilter(django_filters.FilterSet):
         fields = ["patient", "kind", "open"]
 
 
-class ExerciseFilter(django_filters.FilterSet):
+class ExerciseFilter(FilterSet):
     category = django_filters.ChoiceFilter(
         choices=Category.choices, help_text="Only exercises of this category."
     )
@@ -82,7 +79,7 @@ class ExerciseFilter(django_filters.FilterSet):
         fields = ["category"]
 
 
-class TemplateFilter(django_filters.FilterSet):
+class TemplateFilter(FilterSet):
     kind = django_filters.ChoiceFilter(
         choices=TemplateKind.choices, help_text="Only templates of this kind."
     )

@@ -214,6 +214,10 @@ class PlanUpdateSerializer(serializers.Serializer):
     """A plan's settings a clinician may change. Status, step and pauses move only
     through the plan's actions; a running plan's start date never moves."""
 
+    # Read by clinic.api_schema: the schema sets additionalProperties false, as `validate`
+    # refuses a field this body doesn't have.
+    refuses_unknown_fields = True
+
     name = serializers.CharField(required=False, max_length=120, help_text="The plan's name.")
     clinician = serializers.PrimaryKeyRelatedField(
         required=False,
