@@ -92,6 +92,52 @@ def audit_record(
     )
 
 
+def _clinic_id_of(obj: models.Model) -> int | None:
+    if obj._meta.label_lower == "clinic.clinic":
+        return obj.pk
+    return getattr(obj, "clinic_id", None)
+
+
+def _patient_id_of(obj: models.Model) -> int | None:
+    # Labels, not classes: `clinic` sits below `patients` and may not import it.
+    if obj._meta.label_lower == "patients.patient":
+        return obj.pk
+    return getattr(obj, "patient_id", None)
+
+
+def audit_change(
+    obj: models.Model,
+    action: str,
+    summary: str,
+    *,
+    by,
+    changes: dict[str, Any] | None = None,
+    channel: str | None = None,
+    request=None,
+    clinic=None,
+    patient_ids: Iterable[int | None] | None = None,
+) -> AuditEvent:
+    """The row for a change to `obj`, its clinic and patient read off the object.
+
+    `clinic` is only for objects that don't carry one (a user, a device);
+    channel and address default to the current audit context's.
+    """
+    return audit_event(
+        actor=by,
+        action=action,
+        channel=channel,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk or ""),
+        clinic=clinic,
+        clinic_id=None if clinic is not None else _clinic_id_of(obj),
+        patient_id=_patient_id_of(obj),
+        patient_ids=patient_ids,
+        summary=summary,
+        changes=changes,
+        request=request,
+    )
+
+
 def audit_read(
     request,
     *,
