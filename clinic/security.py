@@ -106,7 +106,7 @@ class AdminChangelistQueryMiddleware:
     "?e=1" page: a date-hierarchy year past 9998 or beyond a C long, a list filter of a
     library that passes its value to the ORM unchecked. This covers every admin, the
     libraries' included; the project's own filters ignore values they never offered
-    (clinic.admin.OfferedChoiceFilter).
+    (clinic.admin_scoping.OfferedChoiceFilter).
     """
 
     REFUSED = (ValueError, OverflowError, ValidationError, DataError)
