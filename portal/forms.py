@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from patients.domain.answers import Condition, IntakeAnswers, Medication
 from patients.forms import ODI_SECTION_NAMES, IntakeForm
 from patients.models import Patient
-from programmes.checkins import MAX_INVERSION_SECONDS, CheckInInput
+from programmes.checkins.submission import MAX_INVERSION_SECONDS, CheckInInput
 from programmes.domain.symptoms import (
     MILD_SYMPTOMS,
     STOP_SYMPTOMS,

@@ -12,16 +12,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Avg
 from django.utils import timezone
 
-from clinic.audit import audit_record
+from clinic.audit import audit_change
 from patients import services as patient_services
-from patients.domain.outcomes import score_odi
 from patients.models import Patient
 from programmes import services
 from programmes.alerts import alert_raise
@@ -40,13 +37,10 @@ from programmes.models import (
     Plan,
     PlanExercise,
     PlanInversionStep,
-    PlanStatus,
-    QuestionnaireResponse,
 )
 from programmes.permission import TreatmentToday, treatment_today
 
 MAX_INVERSION_SECONDS = 1200  # twice the longest allowed hold: anything more is a typo
-QUESTIONNAIRE_EVERY_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -249,15 +243,13 @@ def checkin_submit(
                 by=getattr(request, "user", None),
                 channel=channel,
             )
-        audit_record(
-            actor=getattr(request, "user", None),
-            action="create",
-            channel=channel,
-            obj=checkin,
-            clinic=patient.clinic,
-            patient_id=patient.pk,
-            summary=f"Check-in {checkin.local_date}"
+        audit_change(
+            checkin,
+            "create",
+            f"Check-in {checkin.local_date}"
             + (f" (refused: {', '.join(sorted(errors))})" if errors else ""),
+            by=getattr(request, "user", None),
+            channel=channel,
             request=request,
         )
 
@@ -504,138 +496,3 @@ def _apply_mild_symptom_rule(plan: Plan, *, today: date) -> bool:
     except ValidationError:
         return False
     return True
-
-
-# Questionnaires.
-
-
-def questionnaire_due(patient: Patient, plan: Plan | None, today: date) -> bool:
-    """A follow-up is due every 2 weeks of a running plan (CLINICAL.md s.5)."""
-    if plan is None or plan.status != PlanStatus.ACTIVE:
-        return False
-    if (today - plan.start_date).days < QUESTIONNAIRE_EVERY_DAYS:
-        return False
-    last = plan.questionnaires.order_by("-taken_on").values_list("taken_on", flat=True).first()
-    since = last or plan.start_date
-    return (today - since).days >= QUESTIONNAIRE_EVERY_DAYS
-
-
-@transaction.atomic
-def questionnaire_submit(
-    *,
-    patient: Patient,
-    pain: int,
-    odi_sections: tuple[int | None, ...],
-    kind: str = "follow_up",
-    request=None,
-) -> QuestionnaireResponse:
-    plan = running_plan(patient)
-    if plan is None:
-        raise ValidationError({"plan": "Questionnaires are part of a running programme."})
-    errors = {}
-    if not 0 <= pain <= 10:
-        errors["pain"] = "Pain is rated from 0 (none) to 10 (worst imaginable)."
-    try:
-        odi = score_odi(list(odi_sections))
-    except ValueError as error:
-        errors["odi_sections"] = str(error)
-    if errors:
-        raise ValidationError(errors)
-    today = timezone.localtime(timezone.now(), patient.zone).date()
-    response, _ = QuestionnaireResponse.objects.update_or_create(
-        plan=plan,
-        taken_on=today,
-        defaults={
-            "patient": patient,
-            "clinic_id": patient.clinic_id,
-            "kind": kind,
-            "pain": pain,
-            "odi_sections": list(odi_sections),
-            "odi_percent": Decimal(str(odi.percent)),
-        },
-    )
-    audit_record(
-        actor=getattr(request, "user", None),
-        action="create",
-        channel="portal",
-        obj=response,
-        clinic=patient.clinic,
-        patient_id=patient.pk,
-        summary=f"Questionnaire: ODI {odi.percent}%",
-        request=request,
-    )
-    return response
-
-
-# Reads for History and Progress, aggregated in PostgreSQL.
-
-
-@dataclass(frozen=True)
-class CalendarDay:
-    day: date
-    status: str  # done, partial, missed, none (nothing prescribed or not yet)
-
-
-def checkin_calendar(patient: Patient, *, start: date, end: date, today: date) -> list[CalendarDay]:
-    """One row per day from a day grid joined to the patient's check-ins, in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH days AS (
-                SELECT d::date AS day FROM generate_series(%(start)s::date, %(end)s::date,
-                                                           interval '1 day') AS d
-            ),
-            done AS (
-                SELECT local_date,
-                       bool_or(completion = 'done') AS any_done,
-                       bool_or(completion = 'partial') AS any_partial
-                  FROM programmes_checkin
-                 WHERE patient_id = %(patient)s AND local_date BETWEEN %(start)s AND %(end)s
-                 GROUP BY local_date
-            )
-            SELECT days.day,
-                   CASE
-                       WHEN done.any_done THEN 'done'
-                       WHEN done.any_partial THEN 'partial'
-                       WHEN days.day < %(today)s AND EXISTS (
-                           SELECT 1 FROM programmes_plan p
-                            WHERE p.patient_id = %(patient)s
-                              AND p.status IN ('active', 'paused', 'completed', 'ended')
-                              AND p.start_date <= days.day
-                              AND (p.end_date IS NULL OR p.end_date >= days.day)
-                       ) THEN 'missed'
-                       ELSE 'none'
-                   END
-              FROM days LEFT JOIN done ON done.local_date = days.day
-             ORDER BY days.day
-            """,
-            {"start": start, "end": end, "today": today, "patient": patient.pk},
-        )
-        return [CalendarDay(day, status) for day, status in cursor.fetchall()]
-
-
-@dataclass(frozen=True)
-class PainPoint:
-    day: date
-    before: float | None
-    after: float | None
-
-
-def pain_series(patient: Patient, *, since: date) -> list[PainPoint]:
-    """Average pain before and after per day, oldest first."""
-    rows = (
-        CheckIn.objects.filter(patient=patient, local_date__gte=since)
-        .values("local_date")
-        .order_by("local_date")
-        .annotate(
-            before=Avg("pain_before"),
-            after=Avg("pain_after"),
-        )
-    )
-    return [
-        PainPoint(row["local_date"], _round(row["before"]), _round(row["after"])) for row in rows
-    ]
-
-
-def _round(value) -> float | None:
-    return None if value is None else round(float(value), 1)
