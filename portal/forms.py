@@ -208,17 +208,14 @@ class CheckInForm(forms.Form):
     def to_input(self) -> CheckInInput:
         """The answers that could be read (all of them, once the form is valid)."""
         cleaned = getattr(self, "cleaned_data", {})
-        completion = cleaned.get("completion")
-        done = completion != CheckIn.Completion.NOT_DONE
         symptoms = cleaned.get("symptoms")
         if symptoms is None:
             symptoms = known_symptom_codes(self.data.getlist("symptoms"))
         return CheckInInput(
             idempotency_key=cleaned.get("idempotency_key"),
-            completion=completion,
-            # A session not done has no angle or time, whatever was pre-filled.
-            inversion_angle_deg=cleaned.get("inversion_angle_deg") if done else None,
-            inversion_seconds=cleaned.get("inversion_seconds") if done else None,
+            completion=cleaned.get("completion"),
+            inversion_angle_deg=cleaned.get("inversion_angle_deg"),
+            inversion_seconds=cleaned.get("inversion_seconds"),
             exercise_ids=tuple(exercise.pk for exercise in cleaned.get("exercises") or ()),
             pain_before=cleaned.get("pain_before"),
             pain_after=cleaned.get("pain_after"),

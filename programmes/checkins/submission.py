@@ -351,7 +351,12 @@ def _store(
     def kept(name: str, value):
         return None if name in errors else value
 
-    inverted = step is not None and "inversion_angle_deg" not in errors
+    # A session not done has no angle or time, whatever a form pre-filled or a client sent.
+    inverted = (
+        step is not None
+        and "inversion_angle_deg" not in errors
+        and data.completion != CheckIn.Completion.NOT_DONE
+    )
     exercise_ids = [] if "exercise_ids" in errors else sorted(set(data.exercise_ids))
     checkin = CheckIn(
         plan=plan,

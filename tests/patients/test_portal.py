@@ -171,6 +171,19 @@ def test_checkin_is_stored_and_appears_in_history(cleared):
     assert "1 minute 30 seconds" in detail and exercise.exercise.name in detail
 
 
+def test_a_session_not_done_is_stored_with_no_angle_or_time_the_form_prefilled(cleared):
+    """The form comes pre-filled with the step's angle and time; "not today" keeps neither."""
+    patient, _ = cleared
+    response = signed_in(patient).post("/checkin/", checkin_body(completion="not_done"))
+    assert response.status_code == 302, response.content
+    checkin = CheckIn.objects.get(patient=patient)
+    assert (checkin.completion, checkin.inversion_angle_deg, checkin.inversion_seconds) == (
+        "not_done",
+        None,
+        None,
+    )
+
+
 def test_same_idempotency_key_twice_stores_one_checkin(cleared):
     patient, _ = cleared
     client = signed_in(patient)

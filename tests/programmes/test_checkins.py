@@ -8,7 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from clinic.models import AuditEvent
 from programmes import checkins, services
+from programmes.domain.permission import PauseCause
 from programmes.models import CheckIn, ClinicianAlert, ProgrammeTemplate
 from programmes.permission import patient_today
 from tests.factories import patient_with_portal, screen
@@ -298,3 +300,112 @@ def test_checkins_after_the_screening_lapsed_never_count_toward_progression(
     assert callbacks == []  # no automatic progression run for sessions without inversion
     records = services.recent_checkin_records(plan, today)
     assert [r.inversion_done for r in records] == [False, False, False]
+
+
+# A session not done has no angle or time (the service's rule, for every channel).
+
+
+@pytest.mark.parametrize(
+    ("completion", "kept"),
+    [("done", (20, 60)), ("partial", (20, 60)), ("not_done", (None, None))],
+    ids=["done keeps the angle and time", "partly done keeps them", "not done keeps neither"],
+)
+def test_api_checkin_stores_an_angle_and_time_only_for_a_session_done(patient, completion, kept):
+    response = api(patient.user).post(
+        "/api/v1/me/checkins/", body(completion=completion), format="json"
+    )
+    assert response.status_code == 201, response.content
+    answered = response.json()["checkin"]
+    assert (answered["inversion_angle_deg"], answered["inversion_seconds"]) == kept
+    stored = CheckIn.objects.get(patient=patient)
+    assert (stored.completion, stored.inversion_angle_deg, stored.inversion_seconds) == (
+        completion,
+        *kept,
+    )
+
+
+def test_service_stores_no_angle_or_time_for_a_session_not_done(patient):
+    result = checkins.checkin_submit(
+        patient=patient,
+        data=checkins.CheckInInput(
+            idempotency_key=uuid.uuid4(),
+            completion="not_done",
+            inversion_angle_deg=20,
+            inversion_seconds=60,
+        ),
+        channel="portal",
+    )
+    stored = CheckIn.objects.get(pk=result.checkin.pk)
+    assert (stored.inversion_angle_deg, stored.inversion_seconds) == (None, None)
+
+
+def test_api_session_not_done_with_an_angle_is_still_refused_while_inversion_is_paused(patient):
+    """Refused by name as before (nothing stored); without the angle and time it is kept."""
+    services.plan_pause_inversion(
+        plan=patient.plans.get(), by=None, reason="Test set-up", cause=PauseCause.STOP_SYMPTOM
+    )
+    client = api(patient.user)
+    refused = client.post("/api/v1/me/checkins/", body(completion="not_done"), format="json")
+    assert refused.status_code == 400
+    assert set(refused.json()) == {"inversion_angle_deg"}
+    assert not CheckIn.objects.exists()
+    kept = client.post(
+        "/api/v1/me/checkins/",
+        body(completion="not_done", inversion_angle_deg=None, inversion_seconds=None),
+        format="json",
+    )
+    assert kept.status_code == 201, kept.content
+
+
+# The audit rows a check-in and a questionnaire leave.
+
+
+def audit_row(object_type: str) -> dict:
+    return (
+        AuditEvent.objects.filter(object_type=object_type)
+        .values(
+            "actor_id",
+            "clinic_id",
+            "patient_id",
+            "patient_ids",
+            "channel",
+            "object_id",
+            "summary",
+            "changes",
+        )
+        .get()
+    )
+
+
+def test_a_check_in_is_audited_with_its_clinic_patient_channel_and_refusals(patient):
+    response = api(patient.user).post(
+        "/api/v1/me/checkins/", body(pain_after=11, symptoms=["dizziness"]), format="json"
+    )
+    assert response.status_code == 400  # the mild symptom is acted on, pain 11 refused
+    checkin = CheckIn.objects.get(patient=patient)
+    assert audit_row("programmes.checkin") == {
+        "actor_id": patient.user.pk,
+        "clinic_id": patient.clinic_id,
+        "patient_id": patient.pk,
+        "patient_ids": [patient.pk],
+        "channel": "api",
+        "object_id": str(checkin.pk),
+        "summary": f"Check-in {checkin.local_date} (refused: pain_after)",
+        "changes": {},
+    }
+
+
+def test_a_questionnaire_is_audited_with_its_clinic_patient_and_score(patient):
+    response = checkins.questionnaire_submit(
+        patient=patient, pain=4, odi_sections=(2, 2, 1, 1, 2, 1, 1, None, 1, 1)
+    )
+    assert audit_row("programmes.questionnaireresponse") == {
+        "actor_id": None,
+        "clinic_id": patient.clinic_id,
+        "patient_id": patient.pk,
+        "patient_ids": [patient.pk],
+        "channel": "portal",
+        "object_id": str(response.pk),
+        "summary": f"Questionnaire: ODI {response.odi_percent}%",
+        "changes": {},
+    }
