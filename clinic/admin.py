@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from clinic.audit import audit_record
+from clinic.audit import audit_change
 from clinic.audit_admin import AuditedReadsAdmin
 from clinic.models import (
     TABLE_MAX_HEIGHT_CM,
@@ -234,13 +234,12 @@ class ClinicAdmin(admin.ModelAdmin):
                 obj.save(update_fields=[name for name in form.changed_data if name in self.fields])
             else:
                 obj.save()
-            audit_record(
-                actor=request.user,
-                action="update" if change else "create",
+            audit_change(
+                obj,
+                "update" if change else "create",
+                "Clinic details changed" if change else "Clinic created",
+                by=request.user,
                 channel=AuditEvent.Channel.ADMIN,
-                obj=obj,
-                clinic=obj,
-                summary="Clinic details changed" if change else "Clinic created",
                 changes={
                     name: str(form.cleaned_data[name])
                     for name in form.changed_data
