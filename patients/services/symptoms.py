@@ -10,6 +10,21 @@ from clinic.audit import audit_change
 from patients.models import Patient
 
 
+def _symptom_report(
+    *, patient: Patient, symptom: str, note: str, by, channel: str, summary: str
+) -> bool:
+    """Stand `symptom` ("red_flag", "stop_symptom") on the locked patient: its time moved
+    to now, the note added to a standing one's. Audited; True if newly set."""
+    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
+    reported_at, notes = f"{symptom}_reported_at", f"{symptom}_note"
+    newly = getattr(patient, reported_at) is None
+    setattr(patient, reported_at, timezone.now())
+    setattr(patient, notes, note if newly else f"{getattr(patient, notes)}\n{note}".strip())
+    patient.save(update_fields=[reported_at, notes, "updated_at"])
+    audit_change(patient, "update", summary, by=by, channel=channel, changes={symptom: True})
+    return newly
+
+
 @transaction.atomic
 def patient_red_flag_report(*, patient: Patient, note: str, by, channel: str) -> bool:
     """A red-flag symptom reported outside an intake (a check-in): urgent referral at once.
@@ -19,20 +34,14 @@ def patient_red_flag_report(*, patient: Patient, note: str, by, channel: str) ->
     time to now, so only a referral recorded after the latest red flag can clear it.
     True if newly set.
     """
-    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
-    newly = patient.red_flag_reported_at is None
-    patient.red_flag_reported_at = timezone.now()
-    patient.red_flag_note = note if newly else f"{patient.red_flag_note}\n{note}".strip()
-    patient.save(update_fields=["red_flag_reported_at", "red_flag_note", "updated_at"])
-    audit_change(
-        patient,
-        "update",
-        "Red flag reported: urgent referral required",
+    return _symptom_report(
+        patient=patient,
+        symptom="red_flag",
+        note=note,
         by=by,
         channel=channel,
-        changes={"red_flag": True},
+        summary="Red flag reported: urgent referral required",
     )
-    return newly
 
 
 @transaction.atomic
@@ -40,20 +49,14 @@ def patient_stop_symptom_report(*, patient: Patient, note: str, by, channel: str
     """A stop symptom reported at a check-in: inversion stops on every plan of the patient,
     the running one and any drafted later, until a clinician reviews it
     (`patient_stop_symptom_clear`). Each report moves the time to now. True if newly set."""
-    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
-    newly = patient.stop_symptom_reported_at is None
-    patient.stop_symptom_reported_at = timezone.now()
-    patient.stop_symptom_note = note if newly else f"{patient.stop_symptom_note}\n{note}".strip()
-    patient.save(update_fields=["stop_symptom_reported_at", "stop_symptom_note", "updated_at"])
-    audit_change(
-        patient,
-        "update",
-        "Stop symptom reported: inversion stopped until a clinician reviews it",
+    return _symptom_report(
+        patient=patient,
+        symptom="stop_symptom",
+        note=note,
         by=by,
         channel=channel,
-        changes={"stop_symptom": True},
+        summary="Stop symptom reported: inversion stopped until a clinician reviews it",
     )
-    return newly
 
 
 @transaction.atomic
