@@ -26,7 +26,7 @@ from clinic.admin_scoping import (  # noqa: F401
     clinic_choices,
     clinic_lookup_of,
 )
-from clinic.audit import audit_record
+from clinic.audit import audit_change
 from clinic.models import (
     TABLE_MAX_HEIGHT_CM,
     TABLE_MAX_WEIGHT_KG,
@@ -117,13 +117,12 @@ class ClinicAdmin(admin.ModelAdmin):
                 obj.save(update_fields=[name for name in form.changed_data if name in self.fields])
             else:
                 obj.save()
-            audit_record(
-                actor=request.user,
-                action="update" if change else "create",
+            audit_change(
+                obj,
+                "update" if change else "create",
+                "Clinic details changed" if change else "Clinic created",
+                by=request.user,
                 channel=AuditEvent.Channel.ADMIN,
-                obj=obj,
-                clinic=obj,
-                summary="Clinic details changed" if change else "Clinic created",
                 changes={
                     name: str(form.cleaned_data[name])
                     for name in form.changed_data

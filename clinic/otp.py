@@ -147,7 +147,7 @@ def second_factor_reset(*, membership, by, request: HttpRequest | None = None) -
     from django.core.exceptions import PermissionDenied
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from clinic.audit import audit_record
+    from clinic.audit import audit_change
     from clinic.roles import actor_of
     from clinic.rules import second_factor_reset_refusal
 
@@ -160,13 +160,12 @@ def second_factor_reset(*, membership, by, request: HttpRequest | None = None) -
     if refusal:
         raise PermissionDenied(refusal)
     removed, _ = TOTPDevice.objects.filter(user_id=membership.user_id).delete()
-    audit_record(
-        actor=by,
-        action="update",
+    audit_change(
+        membership,
+        "update",
+        f"Second factor reset for {membership.user}",
+        by=by,
         channel="admin",
-        obj=membership,
-        clinic=membership.clinic,
-        summary=f"Second factor reset for {membership.user}",
         request=request,
     )
     return removed

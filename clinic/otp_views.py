@@ -28,7 +28,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import devices_for_user, match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.audit import audit_record
+from clinic.audit import audit_change
 from clinic.otp import (
     cycle_session_after_second_factor,
     has_confirmed_device,
@@ -139,14 +139,15 @@ def _pending_device(user) -> TOTPDevice:
 
 def _audit_device(request: HttpRequest, device: TOTPDevice, summary: str) -> None:
     patient = getattr(request.user, "patient", None) if _is_patient(request) else None
-    audit_record(
-        actor=request.user,
-        action="update",
+    audit_change(
+        device,
+        "update",
+        summary,
+        by=request.user,
         channel="portal" if _is_patient(request) else "admin",
-        obj=device,
+        # A device carries neither: the account's clinic, and its patient record if any.
         clinic=clinic_of(request.user),
-        patient_id=patient.pk if patient else None,
-        summary=summary,
+        patient_ids=[patient.pk] if patient else None,
         request=request,
     )
 

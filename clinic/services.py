@@ -14,7 +14,7 @@ import django.dispatch
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from clinic.audit import audit_record
+from clinic.audit import audit_change
 from clinic.models import (
     TABLE_MAX_HEIGHT_CM,
     TABLE_MAX_WEIGHT_KG,
@@ -118,13 +118,12 @@ def clinic_table_limits_change(
         reason=reason.strip(),
         changed_by=by if getattr(by, "is_authenticated", False) else None,
     )
-    audit_record(
-        actor=by,
-        action="update",
+    audit_change(
+        clinic,
+        "update",
+        f"Table limits v{limits.version}: {weight:g} kg, {height:g} cm",
+        by=by,
         channel=channel,
-        obj=clinic,
-        clinic=clinic,
-        summary=f"Table limits v{limits.version}: {weight:g} kg, {height:g} cm",
         changes={
             "version": limits.version,
             "max_weight_kg": [str(before[0]), str(weight)],
@@ -178,13 +177,14 @@ def _locked(membership: Membership) -> Membership:
 
 
 def _membership_audit(*, by, membership, clinic, summary, changes, channel, request) -> None:
-    audit_record(
-        actor=by,
-        action="update",
+    # `clinic` is named: a move is audited in the clinic left as well as the one joined.
+    audit_change(
+        membership,
+        "update",
+        summary,
+        by=by,
         channel=channel,
-        obj=membership,
         clinic=clinic,
-        summary=summary,
         changes=changes,
         request=request,
     )
@@ -200,13 +200,12 @@ def membership_create(
     if Membership.objects.filter(user=user).exists():
         raise ValidationError("This account already belongs to a clinic: change its membership.")
     membership = membership_grant(user=user, clinic=clinic, role=role)
-    audit_record(
-        actor=by,
-        action="create",
+    audit_change(
+        membership,
+        "create",
+        f"Membership created: {user} as {membership.get_role_display()}",
+        by=by,
         channel=channel,
-        obj=membership,
-        clinic=clinic,
-        summary=f"Membership created: {user} as {membership.get_role_display()}",
         changes={"user": user.pk, "role": role, "staff_side": user.is_staff},
         request=request,
     )

@@ -24,7 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
-from clinic.audit import audit_record
+from clinic.audit import audit_change
 from clinic.models import ApiToken, AuditEvent, Membership
 
 Reason = ApiToken.RevokeReason
@@ -77,13 +77,13 @@ def tokens_revoke(
     )
     revoked = live.update(revoked_at=timezone.now(), revoked_reason=reason)
     if revoked and reason != Reason.ROTATED:
-        audit_record(
-            actor=by,
-            action=AuditEvent.Action.UPDATE,
+        audit_change(
+            user,
+            AuditEvent.Action.UPDATE,
+            f"{revoked} API token(s) revoked: {Reason(reason).label.lower()}",
+            by=by,
             channel=channel,
-            obj=user,
             clinic=_clinic_of_user_id(user.pk),
-            summary=f"{revoked} API token(s) revoked: {Reason(reason).label.lower()}",
             changes={"tokens_revoked": revoked, "reason": reason},
             request=request,
         )

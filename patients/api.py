@@ -8,7 +8,6 @@ of health data it shows or changes.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -18,7 +17,6 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from clinic.api import ANY_ID, AuditedReadMixin, audit_reads
-from clinic.audit import audit_record
 from clinic.permissions import (
     CLINICAL_OR_PATIENT,
     CLINICAL_ROLES,
@@ -86,18 +84,13 @@ class PatientViewSet(
         clinic = clinic_of(self.request.user)
         if clinic is None:
             raise PermissionDenied("Your account belongs to no clinic.")
-        with transaction.atomic():
-            patient = serializer.save(clinic=clinic)
-            audit_record(
-                actor=self.request.user,
-                action="create",
-                channel=Channel.API,
-                obj=patient,
-                clinic=clinic,
-                patient_id=patient.pk,
-                summary="Patient created",
-                request=self.request,
-            )
+        serializer.instance = services.patient_create(
+            clinic=clinic,
+            details=dict(serializer.validated_data),
+            by=self.request.user,
+            channel=Channel.API,
+            request=self.request,
+        )
 
     def perform_update(self, serializer):
         # The service locks the row and writes only the fields sent that changed: never

@@ -16,7 +16,7 @@ from django.db import models
 from django.urls import reverse
 
 from clinic.models import Clinic, EmergencyNumber
-from patients.domain import gate
+from patients.domain.screening import Outcome as ScreeningOutcome
 from patients.querysets import PatientQuerySet, ScreeningQuerySet
 
 
@@ -39,11 +39,12 @@ class Sex(models.TextChoices):
     NOT_STATED = "not_stated", "Prefer not to say"
 
 
-class Outcome(models.TextChoices):
-    CLEARED = gate.CLEARED, "Cleared"
-    REVIEW_REQUIRED = gate.REVIEW_REQUIRED, "Review required"
-    CONTRAINDICATED = gate.CONTRAINDICATED, "Contraindicated"
-    URGENT_REFERRAL = gate.URGENT_REFERRAL, "Urgent referral"
+# The screening outcome has one enumeration, the domain's: these are its choices.
+Outcome = models.TextChoices(
+    "Outcome",
+    [(outcome.name, (outcome.value, outcome.label)) for outcome in ScreeningOutcome],
+    module=__name__,
+)
 
 
 class Channel(models.TextChoices):

@@ -21,7 +21,7 @@ from patients.domain.answers import (
     bp_measured_recently,
     bp_too_old_message,
 )
-from patients.models import Intake, Patient, Screening, ScreeningOverride
+from patients.models import Intake, Outcome, Patient, Screening, ScreeningOverride
 
 # Every answer field with the question a patient or clinician is asked.
 ANSWER_QUESTIONS: dict[str, str] = {
@@ -82,7 +82,7 @@ _DATES = [name for name in ANSWER_QUESTIONS if name.endswith("_date")]
 class FindingSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Rule code, stable across rule-set versions.")
     tier = serializers.ChoiceField(
-        choices=["cleared", "review_required", "contraindicated", "urgent_referral"],
+        choices=Outcome.values,
         help_text="The outcome tier this rule gives.",
     )
     evidence = serializers.CharField(help_text="The answer or measurement that triggered it.")
@@ -396,6 +396,9 @@ class PatientSerializer(serializers.ModelSerializer):
         if value >= timezone.localdate():
             raise serializers.ValidationError("The date of birth must be in the past.")
         return value
+
+    def create(self, validated_data):
+        raise NotImplementedError("Create a patient with patients.services.patient_create.")
 
     def update(self, instance, validated_data):
         # A whole-row save would write back the screening this instance was read with.

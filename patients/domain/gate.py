@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-CLEARED = "cleared"
-REVIEW_REQUIRED = "review_required"
-CONTRAINDICATED = "contraindicated"
-URGENT_REFERRAL = "urgent_referral"
+from patients.domain.screening.outcome import Outcome
+
+# Aliases of the one enumeration, which the gate's callers compare outcomes with.
+CLEARED = Outcome.CLEARED
+REVIEW_REQUIRED = Outcome.REVIEW_REQUIRED
+CONTRAINDICATED = Outcome.CONTRAINDICATED
+URGENT_REFERRAL = Outcome.URGENT_REFERRAL
 
 
 @dataclass(frozen=True)

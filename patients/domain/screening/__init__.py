@@ -1,0 +1,90 @@
+"""Intake screening: answers and a versioned rule set give one outcome and its findings.
+
+CLINICAL.md sections 1 and 2. Pure: no Django, no I/O, `today` is always passed in.
+The outcome and what it allows (`outcome`), the rule vocabulary (`rules`), the shipped
+rules (`default_rules`) and the engine that runs them (`engine`); import from here.
+"""
+
+from patients.domain.screening.default_rules import DEFAULT_RULE_SET
+from patients.domain.screening.engine import (
+    INTAKE_VALID_DAYS,
+    for_patient,
+    intake_expires_on,
+    intake_is_current,
+    intake_valid_until,
+    questionnaire_required,
+    screen_intake,
+)
+from patients.domain.screening.outcome import (
+    Decision,
+    Outcome,
+    outcome_allows_inversion,
+    outcome_allows_programme,
+    outcome_is_worse,
+    patient_screening_decision,
+)
+from patients.domain.screening.rules import (
+    DEFAULT_TABLE_LIMITS,
+    EMERGENCY_DEPARTMENT,
+    EMERGENCY_NUMBER,
+    FLAG_LABELS,
+    AboveLimit,
+    AgeOver,
+    AllOf,
+    AnyOf,
+    AtLeast,
+    Between,
+    Finding,
+    Flag,
+    HasCondition,
+    HasMedication,
+    Not,
+    Rule,
+    RuleCondition,
+    RuleSet,
+    Screening,
+    TableLimits,
+    WithinDays,
+    WithinMonths,
+    calendar_months_before,
+)
+
+__all__ = [
+    "DEFAULT_RULE_SET",
+    "DEFAULT_TABLE_LIMITS",
+    "EMERGENCY_DEPARTMENT",
+    "EMERGENCY_NUMBER",
+    "FLAG_LABELS",
+    "INTAKE_VALID_DAYS",
+    "AboveLimit",
+    "AgeOver",
+    "AllOf",
+    "AnyOf",
+    "AtLeast",
+    "Between",
+    "Decision",
+    "Finding",
+    "Flag",
+    "HasCondition",
+    "HasMedication",
+    "Not",
+    "Outcome",
+    "Rule",
+    "RuleCondition",
+    "RuleSet",
+    "Screening",
+    "TableLimits",
+    "WithinDays",
+    "WithinMonths",
+    "calendar_months_before",
+    "for_patient",
+    "intake_expires_on",
+    "intake_is_current",
+    "intake_valid_until",
+    "outcome_allows_inversion",
+    "outcome_allows_programme",
+    "outcome_is_worse",
+    "patient_screening_decision",
+    "questionnaire_required",
+    "screen_intake",
+]
