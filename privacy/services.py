@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.audit import audit_record
+from clinic.audit import audit_change
 from clinic.models import ApiToken, Clinic, Membership, Role
 from patients.models import (
     Channel,
@@ -198,14 +198,12 @@ def patient_export(*, patient: Patient, by, request=None) -> dict[str, Any]:
             )
         ),
     }
-    audit_record(
-        actor=by,
-        action="export",
+    audit_change(
+        patient,
+        "export",
+        "Patient data exported (subject access)",
+        by=by,
         channel=Channel.ADMIN,
-        obj=patient,
-        clinic=patient.clinic,
-        patient_id=patient.pk,
-        summary="Patient data exported (subject access)",
         request=request,
     )
     return _as_json(data)
@@ -277,14 +275,12 @@ def patient_erase(*, patient: Patient, by, reason: str, request=None) -> Patient
             device.delete()
         ApiToken.objects.filter(user=user).delete()
 
-    audit_record(
-        actor=by,
-        action="update",
+    audit_change(
+        patient,
+        "update",
+        "Patient identity erased",
+        by=by,
         channel=Channel.ADMIN,
-        obj=patient,
-        clinic=patient.clinic,
-        patient_id=patient.pk,
-        summary="Patient identity erased",
         changes={"erased": True, "reason": reason.strip()},
         request=request,
     )

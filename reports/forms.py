@@ -14,13 +14,9 @@ from django.contrib.auth import get_user_model
 from clinic.models import Clinic, Role
 from programmes.domain.adherence import AdherenceBand
 from programmes.models import ProgrammeTemplate
-from reports.queries import (
-    AT_RISK_REASONS,
-    AT_RISK_SORTS,
-    BadCursor,
-    Filters,
-    decode_cursor,
-)
+from reports.cursors import BadCursor, decode_cursor
+from reports.risk import AT_RISK_REASONS, AT_RISK_SORTS
+from reports.scope import Filters
 
 DEFAULT_PERIOD_DAYS = 30
 MAX_PERIOD_DAYS = 366

@@ -7,6 +7,6 @@ from celery import shared_task
 @shared_task(name="programmes.report_export_run", acks_late=True)
 def report_export_run(export_id: int) -> str:
     """Write one staff report export's CSV; a redelivery of a finished export does nothing."""
-    from reports.queries import report_export_run as run
+    from reports.exports import report_export_run as run
 
     return run(export_id=export_id)

@@ -1,4 +1,5 @@
-"""The staff reports: thin views over `reports.queries`, scoped to the user's clinic.
+"""The staff reports: thin views over `reports.queries`, `reports.risk` and
+`reports.exports`, scoped to the user's clinic.
 
 Each view checks the GET filters with a form (a bad value is a 400 with a
 message), calls one report function, and renders. Every page that shows
@@ -25,7 +26,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from clinic.audit import audit_event, audit_read, audit_record
+from clinic.audit import audit_change, audit_event, audit_read
 from clinic.models import AuditEvent
 from clinic.permissions import CLINICAL_ROLES
 from patients.models import Patient
@@ -38,10 +39,20 @@ from programmes.domain.adherence import (
 )
 from programmes.models import CheckIn, ClinicianAlert, ReportExport
 from programmes.templatetags.programme_charts import duration, symptom_label
-from reports import charts
-from reports import queries as reports
+from reports import charts, queries, risk
 from reports.access import staff_area_required
+from reports.exports import (
+    EXPORT_KINDS,
+    csv_lines,
+    export_rows,
+    filters_to_json,
+    patient_checkin_rows,
+    report_export_patient_ids,
+    report_export_request,
+    rows_noting_patients,
+)
 from reports.forms import AtRiskForm, PeriodForm, ReportFilterForm
+from reports.scope import BANDS
 
 PAGE_SIZE = 50
 GROUP_TITLES = {"clinician": "Per clinician", "template": "Per programme template"}
@@ -82,7 +93,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _invalid(request, "overview.html", form, "Overview")
     filters = form.filters()
-    data = reports.overview(filters)
+    data = queries.overview(filters)
     return _render(
         request,
         "overview.html",
@@ -92,8 +103,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "title": "Overview",
             "data": data,
             "bands": [
-                (band, AdherenceBand.LABELS[band], data.bands.get(band, 0))
-                for band in reports.BANDS
+                (band, AdherenceBand.LABELS[band], data.bands.get(band, 0)) for band in BANDS
             ],
             "distribution": list(zip(data.bucket_labels, data.distribution, strict=True)),
             "alerts": [(ALERT_LABELS.get(k, k), n) for k, n in data.open_alerts.items()],
@@ -112,7 +122,7 @@ def patients(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _invalid(request, "patients.html", form, "Patients")
     filters = form.filters()
-    rows = reports.patient_rows(filters, after=form.cleaned_data["after"], limit=PAGE_SIZE + 1)
+    rows = queries.patient_rows(filters, after=form.cleaned_data["after"], limit=PAGE_SIZE + 1)
     _audit_listed(
         request,
         rows[:PAGE_SIZE],
@@ -140,7 +150,7 @@ def at_risk(request: HttpRequest) -> HttpResponse:
         return _invalid(request, "at_risk.html", form, "At risk")
     filters = form.filters()
     sort = form.cleaned_data["sort"]
-    rows = reports.at_risk(
+    rows = risk.at_risk(
         filters,
         now=timezone.now(),
         sort=sort,
@@ -149,7 +159,7 @@ def at_risk(request: HttpRequest) -> HttpResponse:
         limit=PAGE_SIZE + 1,
     )
     # Who needs a clinician now heads the first page, whatever the sort and reason.
-    safety = [] if form.cleaned_data["after"] else reports.safety_rows(filters)
+    safety = [] if form.cleaned_data["after"] else risk.safety_rows(filters)
     _audit_listed(request, [*safety, *rows[:PAGE_SIZE]], "Staff report: at risk")
     base = _query_without(request, "after", "sort")
     columns = []
@@ -213,7 +223,7 @@ def _grouped(request: HttpRequest, by: str) -> HttpResponse:
             "filters": filters,
             "title": GROUP_TITLES[by],
             "by": by,
-            "rows": reports.grouped(filters, by),
+            "rows": queries.grouped(filters, by),
             "query": _query_without(request, "after"),
             "export_kind": f"{by}s",
         },
@@ -244,7 +254,7 @@ class _PatientPeriod:
     form: PeriodForm
     start: date
     end: date
-    report: reports.PatientReport
+    report: queries.PatientReport
 
 
 def _patient_period(
@@ -266,15 +276,13 @@ def _patient_period(
             status=400,
         )
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    report = reports.patient_report(person, start=start, end=end)
-    audit_record(
-        actor=request.user,
-        action=action,
+    report = queries.patient_report(person, start=start, end=end)
+    audit_change(
+        person,
+        action,
+        summary.format(start=start, end=end),
+        by=request.user,
         channel=channel,
-        obj=person,
-        clinic=request.clinic,
-        patient_id=person.pk,
-        summary=summary.format(start=start, end=end),
         request=request,
     )
     return _PatientPeriod(person, form, start, end, report)
@@ -365,9 +373,7 @@ def _score(value: int | None) -> str:
 
 
 def _csv_response(rows, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        reports.csv_lines(rows), content_type="text/csv; charset=utf-8"
-    )
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -375,7 +381,7 @@ def _csv_response(rows, filename: str) -> StreamingHttpResponse:
 @staff_area_required
 def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
     """Any report table as CSV, streamed row by row from a server-side cursor."""
-    if kind not in reports.EXPORT_KINDS:
+    if kind not in EXPORT_KINDS:
         raise Http404("No such report.")
     form_class = AtRiskForm if kind == "at_risk" else ReportFilterForm
     form = form_class(request.GET, clinic=request.clinic, today=timezone.localdate())
@@ -383,13 +389,13 @@ def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
         return _invalid(request, "export_invalid.html", form, "Export")
     filters = form.filters()
     reason = form.cleaned_data.get("reason") or None
-    rows = reports.export_rows(kind, filters, now=timezone.now(), reason=reason)
+    rows = export_rows(kind, filters, now=timezone.now(), reason=reason)
     response = StreamingHttpResponse(
         _audited_csv(
             request,
             rows,
-            summary=f"CSV export: {reports.EXPORT_KINDS[kind]}",
-            changes={"filters": reports.filters_to_json(filters), "reason": reason},
+            summary=f"CSV export: {EXPORT_KINDS[kind]}",
+            changes={"filters": filters_to_json(filters), "reason": reason},
         ),
         content_type="text/csv; charset=utf-8",
     )
@@ -404,7 +410,7 @@ def _audited_csv(request: HttpRequest, rows, *, summary: str, changes: dict):
     `export` row names every patient whose row was sent."""
     shown: list[int] = []
     try:
-        yield from reports.csv_lines(reports.rows_noting_patients(rows, shown))
+        yield from csv_lines(rows_noting_patients(rows, shown))
     finally:
         audit_event(
             actor=request.user,
@@ -432,7 +438,7 @@ def patient_csv(request: HttpRequest, pk: int) -> HttpResponse:
     if isinstance(period, HttpResponse):
         return period
     return _csv_response(
-        reports.patient_checkin_rows(period.report),
+        patient_checkin_rows(period.report),
         f"checkins-{pk}-{period.start}-{period.end}.csv",
     )
 
@@ -451,13 +457,13 @@ def exports(request: HttpRequest) -> HttpResponse:
     """GET: this user's recent exports. POST: start one for the filters given."""
     if request.method == "POST":
         kind = request.POST.get("kind", "")
-        if kind not in reports.EXPORT_KINDS:
+        if kind not in EXPORT_KINDS:
             raise Http404("No such report.")
         form_class = AtRiskForm if kind == "at_risk" else ReportFilterForm
         form = form_class(request.POST, clinic=request.clinic, today=timezone.localdate())
         if not form.is_valid():
             return _invalid(request, "export_invalid.html", form, "Export")
-        reports.report_export_request(
+        report_export_request(
             user=request.user,
             clinic=request.clinic,
             kind=kind,
@@ -473,7 +479,7 @@ def exports(request: HttpRequest) -> HttpResponse:
         {
             "title": "Exports",
             "exports": _my_exports(request)[:RECENT_EXPORTS],
-            "kinds": reports.EXPORT_KINDS,
+            "kinds": EXPORT_KINDS,
         },
     )
 
@@ -482,22 +488,21 @@ def exports(request: HttpRequest) -> HttpResponse:
 def export_status(request: HttpRequest, pk: int) -> HttpResponse:
     """One export's row; htmx polls it until the file is ready."""
     export = get_object_or_404(_my_exports(request), pk=pk)
-    return _render(request, "_export_row.html", {"export": export, "kinds": reports.EXPORT_KINDS})
+    return _render(request, "_export_row.html", {"export": export, "kinds": EXPORT_KINDS})
 
 
 @staff_area_required
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     export = get_object_or_404(_my_exports(request), pk=pk, status=ReportExport.Status.DONE)
-    shown = reports.report_export_patient_ids(export)
-    audit_record(
-        actor=request.user,
-        action="export",
-        channel="export",
-        obj=export,
-        clinic=request.clinic,
-        patient_ids=shown or [],
-        summary=f"Downloaded export: {reports.EXPORT_KINDS.get(export.kind, export.kind)}"
+    shown = report_export_patient_ids(export)
+    audit_change(
+        export,
+        "export",
+        f"Downloaded export: {EXPORT_KINDS.get(export.kind, export.kind)}"
         + ("" if shown is not None else " (patients not recorded when written)"),
+        by=request.user,
+        channel="export",
+        patient_ids=shown or [],
         request=request,
     )
     chunks = export.chunks.order_by("seq").values_list("text", flat=True).iterator(chunk_size=1)

@@ -186,14 +186,14 @@ def test_a_clinic_wide_csv_export_names_every_patient_whose_row_it_sent(world: W
 
 
 def test_a_background_export_and_its_download_name_the_patients_in_the_file(world: World):
-    from reports import queries as reports
+    from reports import exports
 
     staff = world.users["staff"]
     client = page_client(staff)
     assert client.post(reverse("reports:exports"), {"kind": "patients"}).status_code == 302
     export = ReportExport.objects.get(requested_by=staff)
     with audit_context(TASK):  # as the worker runs it (the task signals open this)
-        assert reports.report_export_run(export_id=export.pk) == "done"
+        assert exports.report_export_run(export_id=export.pk) == "done"
     written = AuditEvent.objects.get(object_id=str(export.pk), changes__stage="written")
     assert (written.channel, written.actor) == ("task", staff)
     assert set(written.patient_ids) == {world.patient_a.pk, world.patient_b.pk}

@@ -252,7 +252,7 @@ PAGES: dict[str, Row] = {
 
 
 def _report_kind(w) -> dict:
-    from reports.queries import EXPORT_KINDS
+    from reports.exports import EXPORT_KINDS
 
     return {"kind": next(iter(EXPORT_KINDS))}
 
@@ -260,7 +260,7 @@ def _report_kind(w) -> dict:
 def _staffs_export(w) -> dict:
     """An export the staff member requested: only its requester sees it."""
     from programmes.models import ReportExport
-    from reports.queries import EXPORT_KINDS
+    from reports.exports import EXPORT_KINDS
 
     export = ReportExport.objects.create(
         clinic=w.patient_a.clinic,

@@ -26,6 +26,7 @@ from programmes.models import (
     QuestionnaireResponse,
     ReportExport,
 )
+from reports import exports
 from reports import queries as reports
 from tests.factories import ClinicFactory, clinician, member, screen
 
@@ -780,7 +781,7 @@ def test_csv_export_query_count_is_pinned_and_independent_of_patients(
 def test_csv_export_streams_every_patient_through_a_server_side_cursor(staff_client, monkeypatch):
     clinic = ClinicFactory()
     populate(clinic, 12)
-    monkeypatch.setattr(reports, "EXPORT_CHUNK_ROWS", 5)
+    monkeypatch.setattr(exports, "EXPORT_CHUNK_ROWS", 5)
     client = staff_client(clinic)
     response = client.get(reverse("reports:export_csv", args=["patients"]))
     assert response.streaming
@@ -809,7 +810,7 @@ def test_csv_export_values_equal_the_hand_computed_figures(worked_clinic, staff_
 
 
 def test_csv_cells_cannot_run_as_spreadsheet_formulas():
-    line = next(iter(reports.csv_lines([("=HYPERLINK(1)", "+1", "ok")])))
+    line = next(iter(exports.csv_lines([("=HYPERLINK(1)", "+1", "ok")])))
     assert line.startswith("'=HYPERLINK(1),'+1,ok")
 
 
@@ -833,8 +834,8 @@ def test_background_export_is_enqueued_after_commit_and_runs_once(
     assert export.status == "pending" and export.filters["start"] == "2026-01-05"
 
     # What the worker does (the task only calls this), then a redelivery.
-    assert reports.report_export_run(export_id=export.pk) == "done"
-    assert reports.report_export_run(export_id=export.pk) == "done"
+    assert exports.report_export_run(export_id=export.pk) == "done"
+    assert exports.report_export_run(export_id=export.pk) == "done"
     export.refresh_from_db()
     assert (export.status, export.rows_written, export.attempts) == ("done", 4, 1)
 
@@ -848,9 +849,9 @@ def test_background_export_is_enqueued_after_commit_and_runs_once(
 def test_interrupted_background_export_starts_again_from_the_first_row(
     worked_clinic, staff_client, monkeypatch
 ):
-    monkeypatch.setattr(reports, "EXPORT_CHUNK_ROWS", 2)
+    monkeypatch.setattr(exports, "EXPORT_CHUNK_ROWS", 2)
     client = staff_client(worked_clinic["clinic"])
-    export = reports.report_export_request(
+    export = exports.report_export_request(
         user=client.user,
         clinic=worked_clinic["clinic"],
         kind="patients",
@@ -859,7 +860,7 @@ def test_interrupted_background_export_starts_again_from_the_first_row(
     # A worker died after writing a chunk: the export is left running with part of a file.
     ReportExport.objects.filter(pk=export.pk).update(status="running", attempts=1)
     export.chunks.create(seq=0, text="stale\n")
-    reports.report_export_run(export_id=export.pk)
+    exports.report_export_run(export_id=export.pk)
     export.refresh_from_db()
     text = "".join(export.chunks.values_list("text", flat=True))
     assert "stale" not in text
