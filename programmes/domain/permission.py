@@ -19,7 +19,8 @@ from datetime import date
 from enum import StrEnum
 
 from patients.domain import gate
-from programmes.domain.progression import DEFAULT_CAPS, Caps, InversionStep, effective_ceiling_deg
+from programmes.domain.caps import DEFAULT_CAPS, Caps, effective_ceiling_deg
+from programmes.domain.progression import InversionStep
 from programmes.domain.symptoms import RED_FLAG_SYMPTOMS, STOP_SYMPTOMS
 
 INVERSION_CATEGORY = "inversion"

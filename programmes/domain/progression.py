@@ -1,8 +1,9 @@
 """Inversion progression: the caps on a step, and the engine that proposes the next move.
 
-CLINICAL.md sections 3 and 4. Pure: no Django, no I/O, `today` is always an argument. The
-engine proposes; the clinician decides (or the plan's automatic advance applies it). Whatever
-the plan says, nothing here proposes a step beyond `Caps`.
+CLINICAL.md sections 3 and 4 (the caps' values and the ceiling rule are in `caps`). Pure:
+no Django, no I/O, `today` is always an argument. The engine proposes; the clinician
+decides (or the plan's automatic advance applies it). Whatever the plan says, nothing here
+proposes a step beyond `Caps`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Literal
 
+from programmes.domain.caps import DEFAULT_CAPS, Caps, ceiling_allowed, effective_ceiling_deg
 from programmes.domain.symptoms import classify_symptoms, pain_needs_alert, symptom_labels
 
 # Section 3: advance after this many tolerated sessions at the current step in the window,
@@ -71,31 +73,6 @@ class InversionStep:
         return self.inverted_seconds_per_session * self.sessions_per_day
 
 
-@dataclass(frozen=True)
-class Caps:
-    """Section 3 limits. A clinic's rule set may tune them; these are the shipped defaults."""
-
-    max_angle_step_deg: int = 10
-    max_hold_step_seconds: int = 60
-    absolute_max_angle_deg: int = 90
-    default_ceiling_deg: int = 60
-    max_hold_seconds: int = 600
-    max_sessions_per_day: int = 2
-    early_weeks_days: int = 14
-    early_daily_limit_seconds: int = 300
-    start_min_angle_deg: int = 15
-    start_max_angle_deg: int = 30
-    start_min_hold_seconds: int = 60
-    start_max_hold_seconds: int = 120
-    # Section 3 starts "once a day"; a first step at twice a day is refused.
-    start_sessions_per_day: int = 1
-    min_cycle_seconds: int = 20
-    max_cycle_seconds: int = 30
-
-
-DEFAULT_CAPS = Caps()
-
-
 def _duration(seconds: int) -> str:
     minutes, rest = divmod(seconds, 60)
     parts = []
@@ -104,15 +81,6 @@ def _duration(seconds: int) -> str:
     if rest or not minutes:
         parts.append(f"{rest} second{'s' if rest != 1 else ''}")
     return " ".join(parts)
-
-
-def effective_ceiling_deg(
-    ceiling_deg: int, *, full_inversion_allowed: bool, caps: Caps = DEFAULT_CAPS
-) -> int:
-    """The highest angle a plan may reach: above the default ceiling only if allowed."""
-    if full_inversion_allowed:
-        return min(ceiling_deg, caps.absolute_max_angle_deg)
-    return min(ceiling_deg, caps.default_ceiling_deg)
 
 
 def _cap_violations(
@@ -133,7 +101,9 @@ def _cap_violations(
             f"Angle {step.angle_deg}° is beyond full inversion ({caps.absolute_max_angle_deg}°)."
         )
     elif step.angle_deg > ceiling:
-        if not full_inversion_allowed and ceiling_deg > caps.default_ceiling_deg:
+        if not ceiling_allowed(
+            ceiling_deg, full_inversion_allowed=full_inversion_allowed, caps=caps
+        ):
             found.append(
                 f"Angle {step.angle_deg}° is above the {caps.default_ceiling_deg}° default "
                 f"ceiling; the plan's ceiling of {ceiling_deg}° applies only if the clinician "
@@ -257,6 +227,18 @@ def template_violations(
             )
         )
     return tuple(found)
+
+
+def template_problems(
+    steps: Sequence[InversionStep], *, exercise_only: bool, caps: Caps = DEFAULT_CAPS
+) -> tuple[str, ...]:
+    """What a programme template's steps break. A template has no plan to allow full
+    inversion on, so it keeps the default ceiling; an exercise-only one has no steps."""
+    if exercise_only and steps:
+        return ("An exercise-only template can't have inversion steps.",)
+    return template_violations(
+        steps, ceiling_deg=caps.default_ceiling_deg, full_inversion_allowed=False, caps=caps
+    )
 
 
 @dataclass(frozen=True)

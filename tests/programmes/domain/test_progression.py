@@ -12,7 +12,6 @@ from programmes.domain.progression import (
     PlanState,
     advance_pace_refusal,
     checkins_in_window,
-    effective_ceiling_deg,
     propose_progression,
     step_violations,
     template_violations,
@@ -525,20 +524,6 @@ def test_template_violations(steps, ceiling, full, words):
     assert len(found) == len(words), found
     for expected, violation in zip(words, found, strict=True):
         assert violation.startswith(expected)
-
-
-@pytest.mark.parametrize(
-    ("ceiling", "full", "effective"),
-    [
-        pytest.param(60, False, 60, id="the default ceiling is 60 degrees"),
-        pytest.param(45, False, 45, id="a lower plan ceiling is kept"),
-        pytest.param(80, False, 60, id="above 60 degrees needs full inversion allowed"),
-        pytest.param(80, True, 80, id="full inversion allowed keeps the plan ceiling"),
-        pytest.param(120, True, 90, id="nothing is above 90 degrees"),
-    ],
-)
-def test_effective_ceiling(ceiling, full, effective):
-    assert effective_ceiling_deg(ceiling, full_inversion_allowed=full) == effective
 
 
 @pytest.mark.parametrize(
