@@ -177,8 +177,7 @@ class TreatmentToday:
 
 def _running_plan(patient: Patient, *, lock: bool) -> Plan | None:
     plans = (
-        Plan.objects.running()
-        .filter(patient=patient)
+        Plan.objects.running_for(patient)
         .select_related("current_step")
         .prefetch_related(
             Prefetch(

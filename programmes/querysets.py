@@ -29,6 +29,14 @@ class PlanQuerySet(models.QuerySet):
     def running(self) -> PlanQuerySet:
         return self.filter(status__in=["active", "paused"])
 
+    def running_for(self, patient) -> PlanQuerySet:
+        """The patient's plan that is active or paused (one at most: PostgreSQL holds it)."""
+        return self.running().filter(patient=patient)
+
+    def in_use(self) -> PlanQuerySet:
+        """Plans given or to be given: drafts, and the active and paused ones."""
+        return self.filter(status__in=["draft", "active", "paused"])
+
     def active_on(self, day: date) -> PlanQuerySet:
         return self.filter(status="active", start_date__lte=day).filter(
             models.Q(end_date__isnull=True) | models.Q(end_date__gte=day)

@@ -95,7 +95,7 @@ def alert_on_screening(
         return
     if screening.awaiting_confirmation or patient.current_screening_id != screening.pk:
         return  # not the patient's screening (yet): nothing they were told reached us
-    plan = Plan.objects.filter(patient_id=patient.pk).running().order_by("-start_date", "-pk")
+    plan = Plan.objects.running_for(patient).order_by("-start_date", "-pk")
     if screening.outcome in INTAKE_ALERTS:
         running = plan.first()
         message = _message(screening, reason, screening.outcome)
@@ -125,7 +125,7 @@ def alert_on_awaiting_confirmation(
     sender, *, patient: Patient, screening: Screening, message: str, dedupe_key: str, **_
 ) -> None:
     """A patient's answers that would lower their outcome wait for a clinician: ask one."""
-    plan = Plan.objects.filter(patient_id=patient.pk).running().first()
+    plan = Plan.objects.running_for(patient).first()
     alert_raise(
         patient=patient,
         plan=plan,
