@@ -9,10 +9,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.audit import audit_record
+from clinic.audit import audit_change
 from clinic.models import Membership
 from patients.models import Patient
 from programmes.models import ClinicianAlert, Plan
@@ -136,31 +137,52 @@ def alerts_unsent(*, now, within: timedelta = timedelta(days=2)) -> list[int]:
     )
 
 
+def _acknowledge_open(alerts: QuerySet, *, by, channel: str, request) -> int:
+    """The one path an alert is acknowledged: each open one of `alerts`, locked in id
+    order, stamped once and audited. How many were open."""
+    count = 0
+    for alert in (
+        ClinicianAlert.objects.filter(pk__in=alerts.values("pk"), acknowledged_at__isnull=True)
+        .select_for_update()
+        .order_by("pk")
+    ):
+        ClinicianAlert.objects.filter(pk=alert.pk).update(
+            acknowledged_at=timezone.now(), acknowledged_by=by
+        )
+        audit_change(
+            alert,
+            "update",
+            f"Alert acknowledged: {alert.get_kind_display()}",
+            by=by,
+            channel=channel,
+            request=request,
+        )
+        count += 1
+    return count
+
+
 @transaction.atomic
 def alert_acknowledge(*, alert: ClinicianAlert, by, channel: str, request=None) -> bool:
     """A clinician has looked at the alert: stamp it once, audited. True if it was open.
 
     Callers scope `alert` to the user's clinic (admin queryset, API `get_object`).
     """
-    changed = ClinicianAlert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
-        acknowledged_at=timezone.now(), acknowledged_by=by
-    )
-    if changed:
-        audit_record(
-            actor=by,
-            action="update",
-            channel=channel,
-            obj=alert,
-            clinic=alert.clinic,
-            patient_id=alert.patient_id,
-            summary=f"Alert acknowledged: {alert.get_kind_display()}",
-            request=request,
+    return bool(
+        _acknowledge_open(
+            ClinicianAlert.objects.filter(pk=alert.pk), by=by, channel=channel, request=request
         )
-    return bool(changed)
+    )
 
 
 @transaction.atomic
-def alert_acknowledge_safety(*, patient: Patient, by, request=None) -> int:
+def alerts_acknowledge(*, alerts: QuerySet, by, channel: str, request=None) -> int:
+    """A clinician has looked at these alerts (scoped by the caller): each open one is
+    stamped and audited as `alert_acknowledge` does. How many were open."""
+    return _acknowledge_open(alerts, by=by, channel=channel, request=request)
+
+
+@transaction.atomic
+def alert_acknowledge_safety(*, patient: Patient, by, channel: str, request=None) -> int:
     """A clinician has acted on the patient: close every open safety alert. How many.
 
     A check-in red flag stands on the at-risk report until an urgent alert is acknowledged
@@ -186,7 +208,6 @@ def alert_acknowledge_safety(*, patient: Patient, by, request=None) -> int:
                 "emailed_at": timezone.now(),
             },
         )
-    count = 0
-    for alert in alerts.filter(kind__in=SAFETY_KINDS).select_for_update().order_by("pk"):
-        count += alert_acknowledge(alert=alert, by=by, channel="admin", request=request)
-    return count
+    return _acknowledge_open(
+        alerts.filter(kind__in=SAFETY_KINDS), by=by, channel=channel, request=request
+    )

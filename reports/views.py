@@ -205,7 +205,9 @@ def at_risk_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     person = _patient_or_404(request, pk)  # another clinic's patient: not found
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    count = alert_acknowledge_safety(patient=person, by=request.user, request=request)
+    count = alert_acknowledge_safety(
+        patient=person, by=request.user, channel=AuditEvent.Channel.ADMIN, request=request
+    )
     messages.success(request, f"{person.full_name}: {count} alert(s) acknowledged.")
     return redirect("reports:at_risk")
 
