@@ -1,4 +1,4 @@
-"""Clinicians' admin for the exercise library, templates and patients' plans.
+"""Patients' plans in the admin.
 
 Plans change only through `programmes.services`: the change form calls `plan_update`
 and its inlines `plan_prescription_update` (each locks the plan and writes only what
@@ -9,11 +9,8 @@ plan's) and clinic administrators change a plan, as in the API.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
-from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -21,377 +18,30 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from clinic.admin import ClinicScopedAdmin, ClinicScopedChoices, ClinicScopedInline
-from clinic.permissions import may_change_patient, may_change_plan
+from clinic.admin import ClinicScopedAdmin
+from clinic.permissions import may_change_patient
 from clinic.roles import clinic_of
 from patients.admin import outcome_badge
 from patients.models import Channel
 from programmes import services
-from programmes.alerts import alert_acknowledge
-from programmes.domain.progression import InversionStep, template_violations
+from programmes.admin.library import shared_or_own
+from programmes.admin.plan_forms import (
+    PlanAddForm,
+    PlanChangeForm,
+    PlanExerciseInline,
+    PlanStepInline,
+    ReasonForm,
+    ResumeForm,
+    plan_responsible,
+    row_edits,
+)
 from programmes.models import (
-    ClinicianAlert,
-    Exercise,
     Plan,
     PlanExercise,
     PlanInversionStep,
     PlanStatus,
     ProgrammeTemplate,
-    TemplateExercise,
-    TemplateInversionStep,
-    TemplateKind,
 )
-
-
-def _shared_or_own(queryset, request):
-    if request.user.is_superuser:
-        return queryset
-    return queryset.filter(Q(clinic__isnull=True) | Q(clinic=clinic_of(request.user)))
-
-
-class ExerciseForm(forms.ModelForm):
-    class Meta:
-        model = Exercise
-        fields = [
-            "clinic",
-            "name",
-            "slug",
-            "category",
-            "patient_instructions",
-            "clinician_notes",
-            "default_sets",
-            "default_repetitions",
-            "default_hold_seconds",
-            "default_times_per_day",
-            "contraindication_tags",
-        ]
-
-    def clean(self):
-        cleaned = super().clean()
-        changes = {name: cleaned.get(name) for name in self.changed_data}
-        for field, message in services.exercise_change_problems(self.instance, changes).items():
-            self.add_error(field, message)
-        return cleaned
-
-
-@admin.register(Exercise)
-class ExerciseAdmin(ClinicScopedChoices, admin.ModelAdmin):
-    form = ExerciseForm
-    list_display = ["name", "category", "default_dosage", "contraindication_tags"]
-    list_filter = ["category"]
-    search_fields = ["name", "patient_instructions"]
-    prepopulated_fields = {"slug": ["name"]}
-
-    def get_queryset(self, request):
-        return _shared_or_own(super().get_queryset(request), request)
-
-    @admin.display(description="Default dosage")
-    def default_dosage(self, exercise: Exercise) -> str:
-        return exercise.dosage_text()
-
-    def save_model(self, request, obj, form, change):
-        if not change and not request.user.is_superuser:
-            obj.clinic = clinic_of(request.user)
-        super().save_model(request, obj, form, change)
-
-    def has_change_permission(self, request, obj=None):
-        # The shipped library belongs to no clinic: only a superuser edits it.
-        if obj is not None and obj.clinic_id is None and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
-
-
-def _steps_from_formset(formset) -> list[InversionStep]:
-    rows = []
-    for form in formset.forms:
-        data = getattr(form, "cleaned_data", None)
-        if not data or data.get("DELETE") or data.get("angle_deg") is None:
-            continue
-        rows.append(data)
-    rows.sort(key=lambda row: row.get("order") or 0)
-    steps = []
-    for row in rows:
-        try:
-            steps.append(
-                InversionStep(
-                    angle_deg=row["angle_deg"],
-                    hold_seconds=row["hold_seconds"],
-                    sessions_per_day=row.get("sessions_per_day") or 1,
-                    days_per_week=row.get("days_per_week") or 7,
-                    cycles=row.get("cycles"),
-                    cycle_seconds=row.get("cycle_seconds"),
-                )
-            )
-        except (ValueError, KeyError) as error:
-            raise ValidationError(str(error)) from None
-    return steps
-
-
-class TemplateStepFormSet(BaseInlineFormSet):
-    """A template's steps must keep every cap of CLINICAL.md section 3 at the default ceiling."""
-
-    def clean(self):
-        super().clean()
-        if any(self.errors):
-            return
-        steps = _steps_from_formset(self)
-        if steps and self.instance.kind == TemplateKind.EXERCISE_ONLY:
-            raise ValidationError("An exercise-only template can't have inversion steps.")
-        problems = template_violations(steps, ceiling_deg=60, full_inversion_allowed=False)
-        if problems:
-            raise ValidationError(list(problems))
-
-
-def row_edits(formset, fields: tuple[str, ...]) -> services.RowEdits:
-    """What a valid inline form set adds, changes (only the changed fields) and deletes."""
-    added, changed, deleted = [], {}, []
-    doomed = formset.deleted_forms if formset.can_delete else []
-    for form in formset.forms:
-        if any(form is gone for gone in doomed):
-            if form.instance.pk is not None:
-                deleted.append(form.instance.pk)
-            continue
-        # A view-only inline's forms never report a change (InlineModelAdmin.get_formset).
-        if not form.has_changed():
-            continue
-        data = form.cleaned_data
-        if form.instance._state.adding:
-            added.append({name: data[name] for name in fields if name in data})
-        else:
-            changed[form.instance.pk] = {
-                name: data[name] for name in form.changed_data if name in fields
-            }
-    return services.RowEdits(added=tuple(added), changed=changed, deleted=tuple(deleted))
-
-
-def _refuse(problems: dict[str, list[str]]) -> None:
-    if problems:
-        raise ValidationError([message for found in problems.values() for message in found])
-
-
-class PlanStepFormSet(BaseInlineFormSet):
-    """A draft plan's steps keep the caps at the plan's own ceiling, and none is added or
-    changed for a patient whose permission today refuses inversion."""
-
-    def clean(self):
-        super().clean()
-        if any(self.errors):
-            return
-        plan = self.instance
-        steps = _steps_from_formset(self)
-        problems = template_violations(
-            steps, ceiling_deg=plan.ceiling_deg, full_inversion_allowed=plan.full_inversion_allowed
-        )
-        if problems:
-            raise ValidationError(list(problems))
-        edits = row_edits(self, services.STEP_FIELDS)
-        if edits:
-            _refuse(services.plan_prescription_problems(plan=plan, steps=edits))
-
-
-class PlanExerciseFormSet(BaseInlineFormSet):
-    """No exercise today's permission refuses: an inversion-category one (whatever its
-    tags) only where inversion is allowed, none tagged with the patient's outcome."""
-
-    def clean(self):
-        super().clean()
-        if any(self.errors):
-            return
-        edits = row_edits(self, services.DOSE_FIELDS)
-        if edits:
-            _refuse(services.plan_prescription_problems(plan=self.instance, exercises=edits))
-
-
-class TemplateStepInline(ClinicScopedInline):
-    model = TemplateInversionStep
-    formset = TemplateStepFormSet
-    extra = 0
-    fields = [
-        "order",
-        "angle_deg",
-        "hold_seconds",
-        "sessions_per_day",
-        "days_per_week",
-        "cycles",
-        "cycle_seconds",
-    ]
-
-
-class TemplateExerciseInline(ClinicScopedInline):
-    model = TemplateExercise
-    extra = 0
-    fields = ["order", "exercise", "sets", "repetitions", "hold_seconds", "times_per_day"]
-
-
-@admin.register(ProgrammeTemplate)
-class ProgrammeTemplateAdmin(ClinicScopedChoices, admin.ModelAdmin):
-    list_display = ["name", "kind", "step_summary", "is_active"]
-    list_filter = ["kind", "is_active"]
-    inlines = [TemplateStepInline, TemplateExerciseInline]
-
-    def get_queryset(self, request):
-        return _shared_or_own(super().get_queryset(request), request).prefetch_related(
-            "inversion_steps"
-        )
-
-    @admin.display(description="Inversion steps")
-    def step_summary(self, template: ProgrammeTemplate) -> str:
-        steps = list(template.inversion_steps.all())
-        return (
-            " → ".join(f"{s.angle_deg}°/{s.hold_seconds // 60 or s.hold_seconds}" for s in steps)
-            or "—"
-        )
-
-    def save_model(self, request, obj, form, change):
-        if not change and not request.user.is_superuser:
-            obj.clinic = clinic_of(request.user)
-        super().save_model(request, obj, form, change)
-
-    def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.clinic_id is None and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
-
-
-def plan_responsible(user, plan: Plan) -> bool:
-    """The one rule the API and portal ask too (`clinic.permissions.may_change_plan`)."""
-    return may_change_plan(user, plan)
-
-
-class PlanStepInline(ClinicScopedInline):
-    model = PlanInversionStep
-    formset = PlanStepFormSet
-    extra = 0
-    fields = [
-        "order",
-        "angle_deg",
-        "hold_seconds",
-        "sessions_per_day",
-        "days_per_week",
-        "cycles",
-        "cycle_seconds",
-    ]
-
-    def _editable(self, request, obj) -> bool:
-        return (
-            obj is not None
-            and obj.status == PlanStatus.DRAFT
-            and plan_responsible(request.user, obj)
-        )
-
-    def has_add_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_delete_permission(request, obj)
-
-
-class PlanExerciseInline(ClinicScopedInline):
-    model = PlanExercise
-    formset = PlanExerciseFormSet
-    extra = 0
-    fields = ["order", "exercise", "sets", "repetitions", "hold_seconds", "times_per_day"]
-
-    def _editable(self, request, obj) -> bool:
-        return (
-            obj is not None
-            and obj.status not in (PlanStatus.ENDED, PlanStatus.COMPLETED)
-            and plan_responsible(request.user, obj)
-        )
-
-    def has_add_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_delete_permission(request, obj)
-
-
-class PlanAddForm(forms.ModelForm):
-    """Assignment: pick the patient and the template; the service copies it."""
-
-    template = forms.ModelChoiceField(queryset=ProgrammeTemplate.objects.none(), required=True)
-
-    class Meta:
-        model = Plan
-        fields = [
-            "patient",
-            "template",
-            "start_date",
-            "ceiling_deg",
-            "full_inversion_allowed",
-            "auto_advance",
-        ]
-
-    def clean(self):
-        cleaned = super().clean()
-        if (cleaned.get("ceiling_deg") or 0) > 60 and not cleaned.get("full_inversion_allowed"):
-            self.add_error(
-                "ceiling_deg", "Above 60° only when full inversion is allowed on this plan."
-            )
-        if cleaned.get("patient") and cleaned.get("template"):
-            for field, message in services.plan_assignment_problems(
-                patient=cleaned["patient"], template=cleaned["template"]
-            ).items():
-                self.add_error(field, message)
-        return cleaned
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="Recorded in the plan's history with your name.",
-    )
-
-
-class ResumeForm(forms.Form):
-    """Resuming inversion after a stop or red-flag symptom: a reason and a confirmation."""
-
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="The clinical reason inversion may start again; recorded in the plan's "
-        "history and the audit trail with your name.",
-    )
-    confirm = forms.BooleanField(
-        label="I have reviewed the symptom that stopped inversion, and inversion may resume.",
-    )
-
-
-class PlanChangeForm(forms.ModelForm):
-    class Meta:
-        model = Plan
-        fields = ["name", "start_date", "ceiling_deg", "full_inversion_allowed", "auto_advance"]
-
-    def clean(self):
-        cleaned = super().clean()
-        # A running plan shows its start date read-only (`get_readonly_fields`); the
-        # service refuses a moved one whatever arrives.
-        if "start_date" in self.fields:
-            refused = services.plan_start_date_change_refused(
-                self.instance, cleaned.get("start_date")
-            )
-            if refused:
-                self.add_error("start_date", refused)
-        ceiling = cleaned.get("ceiling_deg") or 0
-        if ceiling > 60 and not cleaned.get("full_inversion_allowed"):
-            self.add_error(
-                "ceiling_deg", "Above 60° only when full inversion is allowed on this plan."
-            )
-        step = self.instance.current_step
-        if (
-            step is not None
-            and ceiling
-            and step.angle_deg > min(ceiling, 90 if cleaned.get("full_inversion_allowed") else 60)
-        ):
-            self.add_error(
-                "ceiling_deg", f"The current step is at {step.angle_deg}°: go back a step first."
-            )
-        return cleaned
 
 
 @admin.register(Plan)
@@ -422,7 +72,7 @@ class PlanAdmin(ClinicScopedAdmin):
         kwargs["form"] = PlanChangeForm if obj is not None else PlanAddForm
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is None:
-            form.base_fields["template"].queryset = _shared_or_own(
+            form.base_fields["template"].queryset = shared_or_own(
                 ProgrammeTemplate.objects.filter(is_active=True), request
             )
             # Only patients whose care this user may change (the clinic's, by the rule).
@@ -740,39 +390,3 @@ class PlanAdmin(ClinicScopedAdmin):
         else:
             self.message_user(request, f"{label.rstrip('…')}: done.", messages.SUCCESS)
         return redirect("admin:programmes_plan_change", plan.pk)
-
-
-@admin.register(ClinicianAlert)
-class ClinicianAlertAdmin(ClinicScopedAdmin):
-    list_display = ["created_at", "kind", "patient", "message", "acknowledged_at"]
-    list_filter = ["kind", ("acknowledged_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["patient"]
-    search_fields = ["patient__first_name", "patient__last_name", "message"]
-    readonly_fields = [
-        "created_at",
-        "kind",
-        "patient",
-        "plan",
-        "message",
-        "emailed_at",
-        "emailed_to",
-        "acknowledged_at",
-        "acknowledged_by",
-    ]
-    fields = readonly_fields
-    actions = ["acknowledge"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    # Staff may read alerts; acknowledging is a clinician's (the change permission).
-    @admin.action(description="Acknowledge (I have looked at it)", permissions=["change"])
-    def acknowledge(self, request, queryset):
-        count = sum(
-            alert_acknowledge(alert=alert, by=request.user, channel="admin", request=request)
-            for alert in queryset.filter(acknowledged_at__isnull=True).select_related("clinic")
-        )
-        self.message_user(request, f"{count} alert(s) acknowledged.", messages.SUCCESS)
