@@ -63,35 +63,6 @@ def audit_event(
     )
 
 
-def audit_record(
-    *,
-    actor,
-    action: str,
-    obj: models.Model,
-    channel: str | None = None,
-    clinic=None,
-    patient_id: int | None = None,
-    patient_ids: Iterable[int | None] | None = None,
-    summary: str = "",
-    changes: dict[str, Any] | None = None,
-    request=None,
-) -> AuditEvent:
-    """A row about one object (see `audit_event` for the defaults)."""
-    return audit_event(
-        actor=actor,
-        action=action,
-        channel=channel,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk or ""),
-        clinic=clinic,
-        patient_id=patient_id,
-        patient_ids=patient_ids,
-        summary=summary,
-        changes=changes,
-        request=request,
-    )
-
-
 def _clinic_id_of(obj: models.Model) -> int | None:
     if obj._meta.label_lower == "clinic.clinic":
         return obj.pk

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from clinic.audit import audit_record
+from clinic.audit import audit_change
 from clinic.db_roles import AUDIT_TABLE, grant_app_privileges, quote_ident, restrict_audit_table
 from clinic.management.commands.ensure_database import Command as EnsureDatabase
 from clinic.models import AuditEvent
@@ -70,7 +70,7 @@ FORBIDDEN_ON_AUDIT = {
 @pytest.mark.parametrize("statement", FORBIDDEN_ON_AUDIT.values(), ids=FORBIDDEN_ON_AUDIT.keys())
 def test_application_role_cannot_change_or_empty_the_audit_trail(app_role, statement):
     clinic = ClinicFactory()
-    audit_record(actor=None, action="read", channel="api", obj=clinic, clinic=clinic)
+    audit_change(clinic, "read", "", by=None, channel="api")
     before = list(AuditEvent.objects.values_list("id", "summary"))
 
     with pytest.raises(DatabaseError) as refused:
@@ -89,7 +89,7 @@ def test_application_role_inserts_and_reads_audit_rows(app_role):
     clinic = ClinicFactory()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL ROLE {quote_ident(app_role)}")
-        event = audit_record(actor=None, action="read", channel="api", obj=clinic, clinic=clinic)
+        event = audit_change(clinic, "read", "", by=None, channel="api")
         seen = list(AuditEvent.objects.filter(clinic=clinic).values_list("id", flat=True))
         cursor.execute("SELECT current_user")
         assert cursor.fetchone() == (app_role,)
