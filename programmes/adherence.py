@@ -1,73 +1,74 @@
-"""Adherence computed in PostgreSQL: a day grid of what each plan prescribed, joined to check-ins.
+"""Adherence read from what PostgreSQL keeps as it happens (migration 0015).
 
-CLINICAL.md section 6: sessions completed ÷ sessions prescribed; a partial
-session counts one half; days before a plan started, after it ended, or while
-a clinician had it paused prescribe nothing. A plan prescribes one session a
-day (the day's programme); a day's credit is capped at one, so extra check-ins
-can't lift adherence above what was prescribed.
+CLINICAL.md section 6: sessions completed ÷ sessions prescribed; a partial session
+counts one half; days before a plan started, after it ended, or while a clinician had
+it paused prescribe nothing. A plan prescribes one session a day; a day's credit is
+capped at one, so extra check-ins can't lift adherence above what was prescribed.
+
+`programmes_plandays` holds each plan's prescribed days as date ranges and
+`programmes_daycredit` each plan-day's credit, so a figure is arithmetic over a few rows
+per patient: prescribed = the length of the plan's ranges inside the window, completed
+= the capped credits of the prescribed days inside it. No day grid is built.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import connection
 
 from programmes.domain.adherence import adherence_ratio, band_for
 
-# The grid every adherence figure is built on. Parameters: start, end, and a
-# patient filter (`patient_filter` is a trusted SQL fragment chosen below).
-DAY_GRID_SQL = """
-WITH plan_days AS (
-    SELECT p.id AS plan_id, p.patient_id, pt.time_zone, d::date AS day
-      FROM programmes_plan p
-      JOIN patients_patient pt ON pt.id = p.patient_id
-     CROSS JOIN LATERAL generate_series(
-             GREATEST(p.start_date, %(start)s::date),
-             LEAST(COALESCE(p.end_date, %(end)s::date), %(end)s::date),
-             interval '1 day') AS d
-     WHERE p.status <> 'draft' AND {patient_filter}
-),
-pause_spans AS (
-    SELECT e.plan_id,
-           e.kind,
-           (e.at AT TIME ZONE pt.time_zone)::date AS from_day,
-           (lead(e.at) OVER (PARTITION BY e.plan_id ORDER BY e.at, e.id)
-                AT TIME ZONE pt.time_zone)::date AS until_day
-      FROM programmes_planevent e
-      JOIN programmes_plan p ON p.id = e.plan_id
-      JOIN patients_patient pt ON pt.id = p.patient_id
-     WHERE e.kind IN ('paused', 'resumed', 'ended', 'completed') AND {patient_filter}
-),
+
+def adherence_sql(windows: str, *, plans: str, per_patient_windows: bool = False) -> str:
+    """CTEs ending in `adherence(key, patient_id, prescribed, completed)`.
+
+    `windows` is a fixed SQL fragment yielding rows of (key, r daterange) or, when
+    `per_patient_windows`, (key, patient_id, r); `plans` a fixed condition on `p`, the
+    programmes_plan row. Only prescribed days count: a window with none has no row.
+    """
+    own = "AND d.patient_id = w.patient_id" if per_patient_windows else ""
+    own_credit = "AND c.patient_id = w.patient_id" if per_patient_windows else ""
+    return f"""
+WITH windows AS ({windows}),
 prescribed AS (
-    SELECT pd.* FROM plan_days pd
-     WHERE NOT EXISTS (
-         SELECT 1 FROM pause_spans ps
-          WHERE ps.plan_id = pd.plan_id AND ps.kind = 'paused'
-            AND pd.day >= ps.from_day AND (ps.until_day IS NULL OR pd.day < ps.until_day)
-     )
+    SELECT w.key, d.patient_id, sum(upper(x) - lower(x)) AS prescribed
+      FROM windows w
+      JOIN programmes_plandays d ON true {own}
+      JOIN programmes_plan p ON p.id = d.plan_id
+     CROSS JOIN LATERAL unnest(d.days * datemultirange(w.r)) AS x
+     WHERE {plans}
+     GROUP BY w.key, d.patient_id
 ),
-credit AS (
-    SELECT c.plan_id, c.local_date AS day,
-           LEAST(1.0, SUM(CASE c.completion WHEN 'done' THEN 1.0
-                                            WHEN 'partial' THEN 0.5 ELSE 0 END)) AS completed
-      FROM programmes_checkin c
+completed AS (
+    SELECT w.key, c.patient_id, sum(LEAST(1.0, c.credit)) AS completed
+      FROM windows w
+      JOIN programmes_daycredit c
+        ON c.day >= lower(w.r) AND c.day < upper(w.r) {own_credit}
+      JOIN programmes_plandays d ON d.plan_id = c.plan_id AND c.day <@ d.days
       JOIN programmes_plan p ON p.id = c.plan_id
-     WHERE c.local_date BETWEEN %(start)s AND %(end)s AND {patient_filter}
-     GROUP BY c.plan_id, c.local_date
+     WHERE {plans}
+     GROUP BY w.key, c.patient_id
 ),
-grid AS (
-    SELECT pr.patient_id, pr.plan_id, pr.day, COALESCE(cr.completed, 0) AS completed
+adherence AS (
+    SELECT pr.key, pr.patient_id, pr.prescribed, COALESCE(co.completed, 0) AS completed
       FROM prescribed pr
-      LEFT JOIN credit cr ON cr.plan_id = pr.plan_id AND cr.day = pr.day
+      LEFT JOIN completed co ON co.key = pr.key AND co.patient_id = pr.patient_id
 )
+"""  # noqa: S608 - only fixed fragments are formatted in
+
+
+# One window, the period itself.
+PERIOD = "SELECT 0 AS key, daterange(%(start)s::date, %(end)s::date, '[]') AS r"
+# The period's ISO weeks (Monday first), each cut to the period.
+WEEKS = """
+SELECT wk::date AS key,
+       daterange(GREATEST(wk::date, %(start)s::date), LEAST(wk::date + 6, %(end)s::date), '[]')
+           AS r
+  FROM generate_series(date_trunc('week', %(start)s::date), %(end)s::date, interval '1 week') wk
 """
-
-
-def _grid(patient_filter: str) -> str:
-    # Only fixed fragments from this module are formatted in; values go as parameters.
-    return DAY_GRID_SQL.format(patient_filter=patient_filter)
+ONE_PATIENT = "p.patient_id = %(patient)s"
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ class Adherence:
 def patient_adherence(patient_id: int, *, start: date, end: date) -> Adherence:
     with connection.cursor() as cursor:
         cursor.execute(
-            _grid("p.patient_id = %(patient)s")  # noqa: S608 - fixed fragments only
-            + "SELECT count(*), COALESCE(sum(completed), 0) FROM grid",
+            adherence_sql(PERIOD, plans=ONE_PATIENT)
+            + "SELECT COALESCE(sum(prescribed), 0), COALESCE(sum(completed), 0) FROM adherence",
             {"start": start, "end": end, "patient": patient_id},
         )
         prescribed, completed = cursor.fetchone()
@@ -104,11 +105,8 @@ class WeekAdherence:
 def weekly_adherence(patient_id: int, *, start: date, end: date) -> list[WeekAdherence]:
     with connection.cursor() as cursor:
         cursor.execute(
-            _grid("p.patient_id = %(patient)s")  # noqa: S608 - fixed fragments only
-            + """
-            SELECT date_trunc('week', day)::date AS week, count(*), sum(completed)
-              FROM grid GROUP BY week ORDER BY week
-            """,
+            adherence_sql(WEEKS, plans=ONE_PATIENT)
+            + "SELECT key, prescribed, completed FROM adherence ORDER BY key",
             {"start": start, "end": end, "patient": patient_id},
         )
         return [
@@ -124,19 +122,12 @@ class RecentAdherence:
     last_30_days: Adherence
 
 
-RECENT_SQL = """
-, bounds AS (
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM programmes_checkin c
-                              WHERE c.patient_id = %(patient)s AND c.local_date = %(today)s)
-                THEN %(today)s::date ELSE %(today)s::date - 1 END AS through
-)
-SELECT b.through,
-       count(g.day) FILTER (WHERE g.day BETWEEN b.through - 6 AND b.through),
-       COALESCE(sum(g.completed) FILTER (WHERE g.day BETWEEN b.through - 6 AND b.through), 0),
-       count(g.day) FILTER (WHERE g.day BETWEEN b.through - 29 AND b.through),
-       COALESCE(sum(g.completed) FILTER (WHERE g.day BETWEEN b.through - 29 AND b.through), 0)
-  FROM bounds b LEFT JOIN grid g ON true
- GROUP BY b.through
+RECENT_WINDOWS = """
+SELECT n AS key, daterange(b.through - (n - 1), b.through, '[]') AS r
+  FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM programmes_checkin c
+                                  WHERE c.patient_id = %(patient)s AND c.local_date = %(today)s)
+                    THEN %(today)s::date ELSE %(today)s::date - 1 END AS through) b
+ CROSS JOIN (VALUES (7), (30)) AS lengths(n)
 """
 
 
@@ -148,17 +139,20 @@ def recent_adherence(patient_id: int, *, today: date) -> RecentAdherence:
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            _grid("p.patient_id = %(patient)s") + RECENT_SQL,
-            {
-                "start": today - timedelta(days=30),
-                "end": today,
-                "today": today,
-                "patient": patient_id,
-            },
+            adherence_sql(RECENT_WINDOWS, plans=ONE_PATIENT)
+            + """
+            SELECT upper(w.r) - 1, a.prescribed, a.completed
+              FROM windows w LEFT JOIN adherence a ON a.key = w.key ORDER BY w.key
+            """,
+            {"today": today, "patient": patient_id},
         )
-        through, week_prescribed, week_done, month_prescribed, month_done = cursor.fetchone()
+        (through, week_prescribed, week_done), (_, month_prescribed, month_done) = (
+            cursor.fetchall()
+        )
     return RecentAdherence(
         through=through,
-        last_7_days=Adherence(int(week_prescribed), float(week_done)),
-        last_30_days=Adherence(int(month_prescribed), float(month_done)),
+        last_7_days=Adherence(int(week_prescribed or 0), float(week_done or 0)),
+        last_30_days=Adherence(int(month_prescribed or 0), float(month_done or 0)),
     )
+
+

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from programmes.adherence import _grid
+from programmes.adherence_definition import grid_sql as _grid
 from programmes.alerts import alerts_unsent
 from programmes.domain.adherence import (
     DROPPED_DAYS,

@@ -473,3 +473,7 @@ class ReportExportChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.export_id}#{self.seq}"
+
+
+# Kept by PostgreSQL, read by the adherence figures (see the module).
+from programmes.adherence_models import DayCredit, PlanDays  # noqa: E402, F401

@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from programmes.adherence import Adherence, _grid
+from programmes.adherence import Adherence
+from programmes.adherence_definition import grid_sql as _grid
 from programmes.alerts import SAFETY_KINDS
 from programmes.domain.adherence import (
     LOW_ADHERENCE_ALERT,

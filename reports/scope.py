@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection
 
-from programmes.adherence import _grid
+from programmes.adherence_definition import grid_sql as _grid
 from programmes.domain.adherence import (
     ADHERENT_THRESHOLD,
     DATA_DAYS_WINDOW_DAYS,
