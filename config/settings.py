@@ -8,6 +8,7 @@ has a per-environment copy.
 
 import os
 from pathlib import Path
+from celery.schedules import crontab
 
 from clinic.environment import SettingsError, StrictEnv
 
@@ -318,6 +319,12 @@ CELERY_BEAT_SCHEDULE["reminder-sweep"] = {
 CELERY_BEAT_SCHEDULE["alert-sweep"] = {
     "task": "programmes.alert_sweep",
     "schedule": float(env.int("ALERT_SWEEP_SECONDS", 900)),
+}
+# Nightly (03:30 UTC): the kept adherence recomputed from its sources, any difference
+# logged and repaired.
+CELERY_BEAT_SCHEDULE["adherence-reconcile"] = {
+    "task": "programmes.adherence_reconcile",
+    "schedule": crontab(hour=3, minute=30),
 }
 # Reminders: pending rows not sent this long after enqueueing are enqueued again
 # (their task was lost with a broker restart, or its worker was killed).

@@ -52,3 +52,11 @@ def alert_sweep() -> int:
     from programmes.alert_rules import alert_sweep as sweep
 
     return sweep()
+
+
+@shared_task(name="programmes.adherence_reconcile")
+def adherence_reconcile() -> int:
+    """Nightly: recompute the kept adherence, repair and count what differed."""
+    from programmes.adherence_reconcile import adherence_reconcile as reconcile
+
+    return reconcile().differences
