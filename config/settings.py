@@ -8,6 +8,7 @@ has a per-environment copy.
 
 import os
 from pathlib import Path
+
 from celery.schedules import crontab
 
 from clinic.environment import SettingsError, StrictEnv

@@ -78,16 +78,17 @@ END $$;
 
 CREATE FUNCTION programmes_daycredit_remove() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- The days left with no check-in go first, so the decrement below can't empty one.
+    DELETE FROM programmes_daycredit d
+     USING (SELECT plan_id, local_date, count(*) AS n FROM removed
+             GROUP BY plan_id, local_date) o
+     WHERE d.plan_id = o.plan_id AND d.day = o.local_date AND d.checkins <= o.n;
     UPDATE programmes_daycredit d
        SET checkins = d.checkins - o.n, credit = d.credit - o.credit
       FROM (SELECT plan_id, local_date, count(*) AS n,
                    sum(programmes_checkin_credit(completion)) AS credit
               FROM removed GROUP BY plan_id, local_date) o
      WHERE d.plan_id = o.plan_id AND d.day = o.local_date AND d.checkins > o.n;
-    DELETE FROM programmes_daycredit d
-     USING (SELECT plan_id, local_date, count(*) AS n FROM removed
-             GROUP BY plan_id, local_date) o
-     WHERE d.plan_id = o.plan_id AND d.day = o.local_date AND d.checkins <= o.n;
     RETURN NULL;
 END $$;
 
