@@ -22,7 +22,7 @@ from programmes.domain.adherence import adherence_ratio, band_for
 
 
 def adherence_sql(windows: str, *, plans: str, per_patient_windows: bool = False) -> str:
-    """CTEs ending in `adherence(key, patient_id, prescribed, completed)`.
+    """CTEs ending in `adherence(key, patient_id, plan_id, prescribed, completed)`.
 
     `windows` is a fixed SQL fragment yielding rows of (key, r daterange) or, when
     `per_patient_windows`, (key, patient_id, r); `plans` a fixed condition on `p`, the
@@ -33,28 +33,29 @@ def adherence_sql(windows: str, *, plans: str, per_patient_windows: bool = False
     return f"""
 WITH windows AS ({windows}),
 prescribed AS (
-    SELECT w.key, d.patient_id, sum(upper(x) - lower(x)) AS prescribed
+    SELECT w.key, d.patient_id, d.plan_id, sum(upper(x) - lower(x)) AS prescribed
       FROM windows w
       JOIN programmes_plandays d ON true {own}
       JOIN programmes_plan p ON p.id = d.plan_id
      CROSS JOIN LATERAL unnest(d.days * datemultirange(w.r)) AS x
      WHERE {plans}
-     GROUP BY w.key, d.patient_id
+     GROUP BY w.key, d.patient_id, d.plan_id
 ),
 completed AS (
-    SELECT w.key, c.patient_id, sum(LEAST(1.0, c.credit)) AS completed
+    SELECT w.key, c.plan_id, sum(LEAST(1.0, c.credit)) AS completed
       FROM windows w
       JOIN programmes_daycredit c
         ON c.day >= lower(w.r) AND c.day < upper(w.r) {own_credit}
       JOIN programmes_plandays d ON d.plan_id = c.plan_id AND c.day <@ d.days
       JOIN programmes_plan p ON p.id = c.plan_id
      WHERE {plans}
-     GROUP BY w.key, c.patient_id
+     GROUP BY w.key, c.plan_id
 ),
 adherence AS (
-    SELECT pr.key, pr.patient_id, pr.prescribed, COALESCE(co.completed, 0) AS completed
+    SELECT pr.key, pr.patient_id, pr.plan_id, pr.prescribed,
+           COALESCE(co.completed, 0) AS completed
       FROM prescribed pr
-      LEFT JOIN completed co ON co.key = pr.key AND co.patient_id = pr.patient_id
+      LEFT JOIN completed co ON co.key = pr.key AND co.plan_id = pr.plan_id
 )
 """  # noqa: S608 - only fixed fragments are formatted in
 
@@ -88,7 +89,7 @@ class Adherence:
 def patient_adherence(patient_id: int, *, start: date, end: date) -> Adherence:
     with connection.cursor() as cursor:
         cursor.execute(
-            adherence_sql(PERIOD, plans=ONE_PATIENT)
+            adherence_sql(PERIOD, plans=ONE_PATIENT)  # noqa: S608 - fixed fragments only
             + "SELECT COALESCE(sum(prescribed), 0), COALESCE(sum(completed), 0) FROM adherence",
             {"start": start, "end": end, "patient": patient_id},
         )
@@ -105,8 +106,9 @@ class WeekAdherence:
 def weekly_adherence(patient_id: int, *, start: date, end: date) -> list[WeekAdherence]:
     with connection.cursor() as cursor:
         cursor.execute(
-            adherence_sql(WEEKS, plans=ONE_PATIENT)
-            + "SELECT key, prescribed, completed FROM adherence ORDER BY key",
+            adherence_sql(WEEKS, plans=ONE_PATIENT)  # noqa: S608 - fixed fragments only
+            + "SELECT key, sum(prescribed), sum(completed) FROM adherence"
+            " GROUP BY key ORDER BY key",
             {"start": start, "end": end, "patient": patient_id},
         )
         return [
@@ -139,10 +141,11 @@ def recent_adherence(patient_id: int, *, today: date) -> RecentAdherence:
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            adherence_sql(RECENT_WINDOWS, plans=ONE_PATIENT)
+            adherence_sql(RECENT_WINDOWS, plans=ONE_PATIENT)  # noqa: S608 - fixed fragments only
             + """
-            SELECT upper(w.r) - 1, a.prescribed, a.completed
-              FROM windows w LEFT JOIN adherence a ON a.key = w.key ORDER BY w.key
+            SELECT upper(w.r) - 1, sum(a.prescribed), sum(a.completed)
+              FROM windows w LEFT JOIN adherence a ON a.key = w.key
+             GROUP BY w.key, w.r ORDER BY w.key
             """,
             {"today": today, "patient": patient_id},
         )

@@ -6,12 +6,12 @@ alert however many sweeps see it; a new check-in starts a new episode.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from programmes.adherence_definition import grid_sql as _grid
+from programmes.adherence import adherence_sql
 from programmes.alerts import alerts_unsent
 from programmes.domain.adherence import (
     DROPPED_DAYS,
@@ -47,34 +47,32 @@ ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id
 """
 
-LOW_ADHERENCE_SQL = """
-, bounds AS (
-    -- Each patient's own seven days, as the portal counts them: through today once they
-    -- have checked in today, else through yesterday (an unfinished day is not missed).
-    SELECT pt.id AS patient_id, local.today,
-           local.today - CASE WHEN EXISTS (
-               SELECT 1 FROM programmes_checkin c
-                WHERE c.patient_id = pt.id AND c.local_date = local.today) THEN 0 ELSE 1 END
-               AS through
-      FROM patients_patient pt
-     CROSS JOIN LATERAL (SELECT (%(now)s AT TIME ZONE pt.time_zone)::date AS today) local
-     WHERE pt.id IN (SELECT patient_id FROM grid)
-),
-per_plan AS (
-    SELECT g.plan_id, g.patient_id, b.today AS local_today,
-           count(*) AS prescribed, sum(g.completed) AS completed
-      FROM grid g JOIN bounds b ON b.patient_id = g.patient_id
-     WHERE g.day BETWEEN b.through - 6 AND b.through
-     GROUP BY g.plan_id, g.patient_id, b.today
-)
+# Each running plan's patient's own seven days, as the portal counts them: through today
+# once they have checked in today, else through yesterday (an unfinished day is not missed).
+LOW_ADHERENCE_WINDOWS = """
+SELECT local.today AS key, p.patient_id, daterange(local.through - 6, local.through, '[]') AS r
+  FROM programmes_plan p
+  JOIN patients_patient pt ON pt.id = p.patient_id
+ CROSS JOIN LATERAL (
+     SELECT t.today, t.today - CASE WHEN EXISTS (
+                SELECT 1 FROM programmes_checkin c
+                 WHERE c.patient_id = pt.id AND c.local_date = t.today) THEN 0 ELSE 1 END
+                AS through
+       FROM (SELECT (%(now)s AT TIME ZONE pt.time_zone)::date AS today) t) local
+ WHERE p.status = 'active'
+"""
+
+LOW_ADHERENCE_SQL = adherence_sql(
+    LOW_ADHERENCE_WINDOWS, plans="p.status = 'active'", per_patient_windows=True
+) + """
 INSERT INTO programmes_clinicianalert
     (clinic_id, patient_id, plan_id, kind, message, dedupe_key, created_at)
-SELECT pt.clinic_id, pp.patient_id, pp.plan_id, 'low_adherence',
-       '7-day adherence ' || round(100 * pp.completed / pp.prescribed) || '%% ('
-           || pp.completed || ' of ' || pp.prescribed || ' sessions).',
-       'low_adherence:' || pp.plan_id || ':' || to_char(pp.local_today, 'IYYY-IW'), %(now)s
-  FROM per_plan pp JOIN patients_patient pt ON pt.id = pp.patient_id
- WHERE pp.prescribed >= 3 AND pp.completed / pp.prescribed < %(threshold)s
+SELECT pt.clinic_id, a.patient_id, a.plan_id, 'low_adherence',
+       '7-day adherence ' || round(100 * a.completed / a.prescribed) || '%% ('
+           || a.completed || ' of ' || a.prescribed || ' sessions).',
+       'low_adherence:' || a.plan_id || ':' || to_char(a.key, 'IYYY-IW'), %(now)s
+  FROM adherence a JOIN patients_patient pt ON pt.id = a.patient_id
+ WHERE a.prescribed >= 3 AND a.completed / a.prescribed < %(threshold)s
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id
 """
@@ -85,8 +83,6 @@ def alert_sweep(*, now: datetime | None = None) -> int:
     from programmes.tasks import alert_email
 
     now = now or timezone.now()
-    # The grid spans every zone's last seven whole days; the SQL keeps each patient's own.
-    utc_today = now.astimezone(UTC).date()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             SILENCE_SQL,
@@ -98,15 +94,7 @@ def alert_sweep(*, now: datetime | None = None) -> int:
             },
         )
         ids = [row[0] for row in cursor.fetchall()]
-        cursor.execute(
-            _grid("p.status = 'active'") + LOW_ADHERENCE_SQL,
-            {
-                "start": utc_today - timedelta(days=8),
-                "end": utc_today + timedelta(days=1),
-                "now": now,
-                "threshold": LOW_ADHERENCE_ALERT,
-            },
-        )
+        cursor.execute(LOW_ADHERENCE_SQL, {"now": now, "threshold": LOW_ADHERENCE_ALERT})
         ids += [row[0] for row in cursor.fetchall()]
         # Alerts raised earlier whose e-mail hasn't gone yet are tried again.
         unsent = alerts_unsent(now=now)

@@ -1,8 +1,8 @@
 """The adherence PostgreSQL keeps equals adherence by its definition, whatever happens.
 
 Random sequences of check-ins (added, changed, removed), pauses, resumes, ends, step
-changes, moved events, end-date and status changes, a next plan and time-zone changes, written straight
-through the ORM (the triggers must follow any write path). After each step the kept
+changes, moved events, end-date and status changes, a next plan and time-zone changes,
+written straight through the ORM (the triggers must follow any write path). After each step the kept
 tables reconcile with no difference and every figure equals the day grid of the
 definition (`programmes.adherence_definition`).
 """

@@ -26,7 +26,8 @@ class Command(BaseCommand):
                 f"plan {plan_id} {day}: {kept_checkins or 0} check-in(s) credit {kept_credit or 0}"
                 f", expected {checkins or 0} credit {credit or 0}"
             )
-        hidden = result.differences - min(len(result.plans), SHOWN) - min(len(result.credits), SHOWN)
+        shown = min(len(result.plans), SHOWN) + min(len(result.credits), SHOWN)
+        hidden = result.differences - shown
         if hidden > 0:
             self.stdout.write(f"… and {hidden} more")
         if not result.differences:
