@@ -13,9 +13,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from programmes.adherence import patient_adherence, weekly_adherence
 from programmes.adherence_definition import grid_sql
@@ -143,21 +144,18 @@ def assert_kept_equals_definition(patient_id: int) -> None:
         ] == weeks
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(st.lists(steps, min_size=1, max_size=14))
-def test_kept_adherence_equals_the_definition_after_every_step(sequence):
-    with transaction.atomic():
+class TestKeptAdherence(HypothesisTestCase):
+    """Each example in its own transaction, rolled back (hypothesis's Django test case)."""
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(steps, min_size=1, max_size=14))
+    def test_kept_adherence_equals_the_definition_after_every_step(self, sequence):
         patient = PatientFactory()
         plans = [_plan(patient, start=START)]
         assert_kept_equals_definition(patient.pk)
         for step in sequence:
             apply(step, patient, plans)
             assert_kept_equals_definition(patient.pk)
-        transaction.set_rollback(True)
 
 
 def test_reconcile_finds_and_repairs_a_planted_difference():
