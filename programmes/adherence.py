@@ -21,19 +21,26 @@ from django.db import connection
 from programmes.domain.adherence import adherence_ratio, band_for
 
 
-def adherence_sql(windows: str, *, plans: str, per_patient_windows: bool = False) -> str:
+def adherence_sql(
+    windows: str, *, plans: str, per_patient_windows: bool = False, one_clinic: bool = False
+) -> str:
     """CTEs ending in `adherence(key, patient_id, plan_id, prescribed, completed)`.
 
     `windows` is a fixed SQL fragment yielding rows of (key, r daterange) or, when
     `per_patient_windows`, (key, patient_id, r); `plans` a fixed condition on `p`, the
     programmes_plan row. Only prescribed days count: a window with none has no row.
+    `one_clinic` bounds both kept tables by `%(clinic)s` through their clinic indexes,
+    so a clinic's figures read only its own rows however many clinics share the tables.
     """
     own = "AND d.patient_id = w.patient_id" if per_patient_windows else ""
     own_credit = "AND c.patient_id = w.patient_id" if per_patient_windows else ""
+    if one_clinic:
+        own += " AND d.clinic_id = %(clinic)s"
+        own_credit += " AND c.clinic_id = %(clinic)s"
     return f"""
 WITH windows AS ({windows}),
 prescribed AS (
-    SELECT w.key, d.patient_id, d.plan_id, sum(upper(x) - lower(x)) AS prescribed
+    SELECT w.key, d.patient_id, d.plan_id, sum(upper(x) - lower(x))::bigint AS prescribed
       FROM windows w
       JOIN programmes_plandays d ON true {own}
       JOIN programmes_plan p ON p.id = d.plan_id

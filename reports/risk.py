@@ -7,12 +7,11 @@ chosen order, the safety rows come whole (one query over the clinic's open alert
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from programmes.adherence import Adherence
-from programmes.adherence_definition import grid_sql as _grid
+from programmes.adherence import Adherence, adherence_sql
 from programmes.alerts import SAFETY_KINDS
 from programmes.domain.adherence import (
     LOW_ADHERENCE_ALERT,
@@ -50,13 +49,17 @@ AT_RISK_REASONS = {
 # a patient in New York has their own 7-day window and stop-symptom days, not the clinic's.
 PATIENT_TODAY = "(%(now)s::timestamptz AT TIME ZONE pt.time_zone)::date"
 
+# Each patient's own seven days: today and the six days before, where they live.
+SEVEN_DAY_WINDOWS = f"""
+SELECT pt.id AS key, pt.id AS patient_id,
+       daterange({PATIENT_TODAY} - %(back_days)s, {PATIENT_TODAY}, '[]') AS r
+  FROM patients_patient pt WHERE pt.clinic_id = %(clinic)s
+"""  # noqa: S608 - only this module's fixed fragments are formatted in
+
 AT_RISK_SQL = f"""
 , seven AS (
-    -- The grid spans every zone's possible today; each patient keeps their own seven days.
-    SELECT g.patient_id, count(*) AS prescribed, sum(g.completed) AS completed
-      FROM grid g JOIN patients_patient pt ON pt.id = g.patient_id
-     WHERE g.day BETWEEN {PATIENT_TODAY} - %(back_days)s AND {PATIENT_TODAY}
-     GROUP BY g.patient_id
+    SELECT a.patient_id, sum(a.prescribed)::bigint AS prescribed, sum(a.completed) AS completed
+      FROM adherence a GROUP BY a.patient_id
 ),
 risk AS (
     SELECT pt.id AS patient_id, pt.last_name || ', ' || pt.first_name AS name,
@@ -152,7 +155,8 @@ class AtRiskRow:
 def at_risk_sql(sort: str) -> tuple[str, str]:
     descending = sort.startswith("-")
     sort_key, sort_type = AT_RISK_SORTS[sort.lstrip("-")]
-    sql = _grid(SCOPE) + AT_RISK_SQL.format(
+    kept = adherence_sql(SEVEN_DAY_WINDOWS, plans=SCOPE, per_patient_windows=True, one_clinic=True)
+    sql = kept + AT_RISK_SQL.format(
         sort_key=sort_key,
         sort_type=sort_type,
         cmp="<" if descending else ">",
@@ -179,12 +183,6 @@ def at_risk_params(
         after_id=after_id,
         limit=limit,
     )
-    # Seven-day adherence, as the alert rule counts it: today and the six days before, in
-    # each patient's own zone. The grid covers every zone's today (UTC-12 to UTC+14 lie
-    # within a day of UTC's date); the query narrows it per patient.
-    utc_day = now.astimezone(UTC).date()
-    params["start"] = utc_day - timedelta(days=1 + LOW_ADHERENCE_WINDOW_DAYS - 1)
-    params["end"] = utc_day + timedelta(days=1)
     return params
 
 

@@ -1,8 +1,9 @@
 """What a staff report covers, and the SQL every clinic-wide report builds on.
 
 `Filters` names the clinic, period, clinician, template and band; `SCOPE` picks the
-plans in scope and `BANDED` groups the day grid of `programmes.adherence` per patient
-into their band (the thresholds of `programmes.domain.adherence`).
+plans in scope and `BANDED` groups the kept adherence of `programmes.adherence` (per
+plan and ISO week of the period) per patient into their band (the thresholds of
+`programmes.domain.adherence`). Every kept row read is the clinic's own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.db import connection
 
-from programmes.adherence_definition import grid_sql as _grid
+from programmes.adherence import WEEKS, adherence_sql
 from programmes.domain.adherence import (
     ADHERENT_THRESHOLD,
     DATA_DAYS_WINDOW_DAYS,
@@ -25,22 +26,21 @@ from programmes.domain.adherence import (
 )
 
 # Plans in scope: the clinic, and optionally one clinician and one template. Used
-# wherever `p` is a programmes_plan row, including inside the day grid.
+# wherever `p` is a programmes_plan row, including inside the adherence CTEs.
 SCOPE = """p.clinic_id = %(clinic)s
    AND (%(clinician)s::bigint IS NULL OR p.clinician_id = %(clinician)s::bigint)
    AND (%(template)s::bigint IS NULL OR p.template_id = %(template)s::bigint)"""
 
 CLINICIAN_NAME = "COALESCE(NULLIF(trim(u.first_name || ' ' || u.last_name), ''), u.username)"
 
-# Per patient over the grid, their data days, and their band. Thresholds are
+# Per patient and week, per patient, their data days, and their band. Thresholds are
 # compared as exact numerics (completed >= 0.8 x prescribed), as `band_for` does.
 BANDED = f"""
 , per_patient_week AS (
-    -- The grid is read once (so PostgreSQL inlines it): per patient and week, which the
-    -- weekly trend needs too, then per patient.
-    SELECT g.patient_id, date_trunc('week', g.day)::date AS week,
-           count(*) AS prescribed, sum(g.completed) AS completed
-      FROM grid g GROUP BY g.patient_id, 2
+    -- Per patient and week, which the weekly trend needs too, then per patient.
+    SELECT a.patient_id, a.key AS week,
+           sum(a.prescribed)::bigint AS prescribed, sum(a.completed) AS completed
+      FROM adherence a GROUP BY a.patient_id, a.key
 ),
 per_patient AS (
     SELECT w.patient_id, sum(w.prescribed) AS prescribed, sum(w.completed) AS completed
@@ -74,8 +74,8 @@ banded AS (
 def report_cursor(*, server_side: bool = False) -> Iterator[Any]:
     """A cursor for one clinic-wide report query; server-side for streamed exports.
 
-    (PostgreSQL's JIT, which the day grid would trigger for seconds, is off for every
-    connection in settings.)
+    (PostgreSQL's JIT, which a large clinic's plans would trigger for seconds, is off
+    for every connection in settings.)
     """
     with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
         yield cursor
@@ -83,7 +83,7 @@ def report_cursor(*, server_side: bool = False) -> Iterator[Any]:
 
 def banded_sql(tail: str) -> str:
     # Only this module's fixed fragments are formatted in; values go as parameters.
-    return _grid(SCOPE) + BANDED + tail
+    return adherence_sql(WEEKS, plans=SCOPE, one_clinic=True) + BANDED + tail
 
 
 BANDS = (AdherenceBand.ADHERENT, AdherenceBand.PARTIAL, AdherenceBand.LOW)

@@ -19,7 +19,7 @@ class CalendarDay:
 
 
 def checkin_calendar(patient: Patient, *, start: date, end: date, today: date) -> list[CalendarDay]:
-    """One row per day from a day grid joined to the patient's check-ins, in one query."""
+    """One row per day of the window: done, partial, missed (a prescribed day gone by) or none."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -39,12 +39,11 @@ def checkin_calendar(patient: Patient, *, start: date, end: date, today: date) -
                    CASE
                        WHEN done.any_done THEN 'done'
                        WHEN done.any_partial THEN 'partial'
+                       -- Missed only where a plan prescribed the day (CLINICAL.md
+                       -- section 6: not before, after, or while a clinician paused it).
                        WHEN days.day < %(today)s AND EXISTS (
-                           SELECT 1 FROM programmes_plan p
-                            WHERE p.patient_id = %(patient)s
-                              AND p.status IN ('active', 'paused', 'completed', 'ended')
-                              AND p.start_date <= days.day
-                              AND (p.end_date IS NULL OR p.end_date >= days.day)
+                           SELECT 1 FROM programmes_plandays pd
+                            WHERE pd.patient_id = %(patient)s AND days.day <@ pd.days
                        ) THEN 'missed'
                        ELSE 'none'
                    END

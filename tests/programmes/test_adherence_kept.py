@@ -192,3 +192,45 @@ def test_reconcile_finds_and_repairs_a_planted_difference():
     assert repaired.repaired and repaired.differences == 3
     assert adherence_reconcile(repair=False).differences == 0
     assert patient_adherence(patient.pk, start=START, end=START + timedelta(days=6)) == honest
+
+
+def test_the_history_calendar_misses_only_prescribed_days():
+    """Days a clinician had the plan paused are not "missed", nor days after it ended."""
+    from programmes.checkins import checkin_calendar
+
+    patient = PatientFactory()
+    type(patient).objects.filter(pk=patient.pk).update(time_zone="Europe/London")
+    patient.refresh_from_db()
+    plan = _plan(patient, start=START)
+    Plan.objects.filter(pk=plan.pk).update(end_date=START + timedelta(days=8))
+    for kind, hours in (("paused", 3 * 24 + 12), ("resumed", 6 * 24 + 9)):
+        event = PlanEvent.objects.create(plan=plan, kind=kind)
+        PlanEvent.objects.filter(pk=event.pk).update(at=_at(hours))
+    CheckIn.objects.create(
+        plan=plan,
+        patient=patient,
+        clinic=patient.clinic,
+        idempotency_key=uuid.uuid4(),
+        local_date=START + timedelta(days=1),
+        completion="done",
+    )
+    days = checkin_calendar(
+        patient,
+        start=START - timedelta(days=1),
+        end=START + timedelta(days=10),
+        today=START + timedelta(days=10),
+    )
+    assert [day.status for day in days] == [
+        "none",  # before the plan
+        "missed",
+        "done",
+        "missed",
+        "none",  # paused from day 3
+        "none",
+        "none",
+        "missed",  # resumed on day 6: that day prescribes again
+        "missed",
+        "missed",  # the end date, inclusive
+        "none",  # ended
+        "none",  # today is not over
+    ]
