@@ -156,13 +156,9 @@ def recent_adherence(patient_id: int, *, today: date) -> RecentAdherence:
             """,
             {"today": today, "patient": patient_id},
         )
-        (through, week_prescribed, week_done), (_, month_prescribed, month_done) = (
-            cursor.fetchall()
-        )
+        (through, week_prescribed, week_done), (_, month_prescribed, month_done) = cursor.fetchall()
     return RecentAdherence(
         through=through,
         last_7_days=Adherence(int(week_prescribed or 0), float(week_done or 0)),
         last_30_days=Adherence(int(month_prescribed or 0), float(month_done or 0)),
     )
-
-

@@ -62,9 +62,9 @@ SELECT local.today AS key, p.patient_id, daterange(local.through - 6, local.thro
  WHERE p.status = 'active'
 """
 
-LOW_ADHERENCE_SQL = adherence_sql(
-    LOW_ADHERENCE_WINDOWS, plans="p.status = 'active'", per_patient_windows=True
-) + """
+LOW_ADHERENCE_SQL = (
+    adherence_sql(LOW_ADHERENCE_WINDOWS, plans="p.status = 'active'", per_patient_windows=True)
+    + """
 INSERT INTO programmes_clinicianalert
     (clinic_id, patient_id, plan_id, kind, message, dedupe_key, created_at)
 SELECT pt.clinic_id, a.patient_id, a.plan_id, 'low_adherence',
@@ -76,6 +76,7 @@ SELECT pt.clinic_id, a.patient_id, a.plan_id, 'low_adherence',
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id
 """
+)
 
 
 def alert_sweep(*, now: datetime | None = None) -> int:
