@@ -66,6 +66,28 @@ SELECT * FROM ({EXPECTED_CREDIT}) e
 """  # noqa: S608 - fixed fragments only
 
 
+CLINIC_REBUILD = """
+SELECT programmes_adherence_rebuild(
+    ARRAY(SELECT id FROM programmes_plan WHERE clinic_id = %(clinic)s));
+DELETE FROM programmes_daycredit WHERE clinic_id = %(clinic)s;
+INSERT INTO programmes_daycredit (plan_id, day, patient_id, clinic_id, checkins, credit)
+SELECT plan_id, local_date, patient_id, clinic_id, count(*),
+       sum(programmes_checkin_credit(completion))
+  FROM programmes_checkin WHERE clinic_id = %(clinic)s
+ GROUP BY plan_id, local_date, patient_id, clinic_id;
+"""
+
+
+def adherence_rebuild_clinic(clinic_id: int) -> None:
+    """Recompute one clinic's kept rows from its source rows, in the caller's transaction.
+
+    For a bulk load that wrote check-ins and plan events with triggers off (the bench's
+    synthetic clinic); everything else is kept by the triggers.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(CLINIC_REBUILD, {"clinic": clinic_id})
+
+
 @dataclass
 class Reconciliation:
     """What differed (plan ids; plan id and day) and whether it was repaired."""

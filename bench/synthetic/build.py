@@ -49,6 +49,7 @@ from patients.domain.screening import (
     outcome_allows_inversion,
     screen_intake,
 )
+from programmes.adherence_reconcile import adherence_rebuild_clinic
 from programmes.models import ProgrammeTemplate, TemplateKind
 
 ANSWER_FIELDS = tuple(field.name for field in dataclasses.fields(IntakeAnswers))
@@ -398,6 +399,9 @@ def build(
             set_triggers(cursor, on=True)
             tick(1, "checking foreign keys")
             verify_foreign_keys(cursor, BULK_TABLES)
+            # The kept adherence's triggers were off with the others: compute it once.
+            tick(1, "keeping adherence")
+            adherence_rebuild_clinic(clinic.pk)
         tick(1, "committing")
     with connection.cursor() as cursor:
         for table in (
