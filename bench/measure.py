@@ -6,18 +6,9 @@ import json
 import statistics
 import sys
 
-# Every ratio line carries these; the reminder fan-out line has its own shape.
-RATIO_FIELDS = ("name", "value", "unit", "baseline", "ratio", "target", "meets")
-FANOUT_FIELDS = (
-    "name",
-    "value",
-    "unit",
-    "sends",
-    "duplicates",
-    "redis_peak_mb",
-    "target",
-    "meets",
-)
+# Every line carries these; `baseline_kind` names what the value is measured against.
+RATIO_FIELDS = ("name", "value", "unit", "baseline_kind", "baseline", "ratio", "target", "meets")
+FANOUT_FIELDS = (*RATIO_FIELDS, "sends", "duplicates", "redis_peak_mb")
 
 
 def ratio_line(
@@ -25,6 +16,7 @@ def ratio_line(
     *,
     value: float | None,
     baseline: float | None,
+    baseline_kind: str,
     unit: str,
     target: str,
     at_most: float | None = None,
@@ -40,6 +32,7 @@ def ratio_line(
         "name": name,
         "value": _round(value),
         "unit": unit,
+        "baseline_kind": baseline_kind,
         "baseline": _round(baseline),
         "ratio": _round(ratio, 3),
         "target": target,
@@ -48,10 +41,25 @@ def ratio_line(
     }
 
 
-def failed_line(name: str, *, unit: str, target: str, error: str, shape=RATIO_FIELDS) -> dict:
+def failed_line(
+    name: str,
+    *,
+    unit: str,
+    target: str,
+    error: str,
+    baseline_kind: str,
+    shape=RATIO_FIELDS,
+) -> dict:
     """A measurement that could not be taken: every field there, `meets` false, and why."""
     line = {field: None for field in shape}
-    line.update(name=name, unit=unit, target=target, meets=False, error=error)
+    line.update(
+        name=name,
+        unit=unit,
+        target=target,
+        baseline_kind=baseline_kind,
+        meets=False,
+        error=error,
+    )
     return line
 
 

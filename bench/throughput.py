@@ -1,4 +1,7 @@
-"""Check-in throughput through gunicorn, against a minimal JSON view on the same server.
+"""Check-in throughput through gunicorn, against a minimal write on the same server.
+
+The yardstick (`bench.views.MinimalWrite`) is a POST through the same middleware,
+session, CSRF and API authentication and role policy that inserts one small row.
 
 Patients are signed in by sessions written straight into the session table
 (what `login()` would store), with a CSRF cookie and header as a browser
@@ -30,6 +33,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
+from bench.models import WriteProbe
 from bench.processes import database_url, free_port
 from clinic.models import Clinic
 from programmes.models import CheckIn
@@ -39,6 +43,7 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 NOTE = "bench load"  # marks the check-ins this benchmark posts, to remove them afterwards
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 TARGET_RATIO = 0.5
+MINIMAL_WRITE_PATH = "/bench/minimal-write/"  # bench.urls
 
 
 @dataclass
@@ -67,7 +72,7 @@ class Gunicorn:
         env.update(
             DATABASE_URL=database_url(),
             REDIS_URL=settings.REDIS_URL,
-            DJANGO_SETTINGS_MODULE="config.settings",
+            DJANGO_SETTINGS_MODULE="bench.settings",
             DEBUG="false",
             LOG_LEVEL="WARNING",
         )
@@ -185,8 +190,10 @@ def _after_first_page() -> dict:
 
 
 def remove_load(clinic: Clinic, sessions: list[PatientSession]) -> int:
-    """Delete what the load wrote: its check-ins (and their exercises) and its sessions."""
+    """Delete what the load wrote: its check-ins (and their exercises), the minimal
+    writes' rows and its sessions."""
     Session.objects.filter(session_key__in=[s.session_key for s in sessions]).delete()
+    WriteProbe.objects.all().delete()
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -261,8 +268,22 @@ def run_load(
     return result
 
 
-def livez_request(_index: int):
-    return "GET", "/livez", None, {}
+def _session_headers(session: PatientSession) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key};"
+        f" {settings.CSRF_COOKIE_NAME}={session.csrf}",
+        "X-CSRFToken": session.csrf,
+    }
+
+
+def minimal_write_requests(sessions: list[PatientSession]):
+    """The yardstick: the same patients' sessions, each POST one small row."""
+
+    def make(index: int):
+        return "POST", MINIMAL_WRITE_PATH, "{}", _session_headers(sessions[index % len(sessions)])
+
+    return make
 
 
 def checkin_requests(sessions: list[PatientSession]):
@@ -278,13 +299,7 @@ def checkin_requests(sessions: list[PatientSession]):
                 "note": NOTE,
             }
         )
-        headers = {
-            "Content-Type": "application/json",
-            "Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key};"
-            f" {settings.CSRF_COOKIE_NAME}={session.csrf}",
-            "X-CSRFToken": session.csrf,
-        }
-        return "POST", "/api/v1/me/checkins/", body, headers
+        return "POST", "/api/v1/me/checkins/", body, _session_headers(session)
 
     return make
 

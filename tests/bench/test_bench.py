@@ -11,12 +11,15 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bench import fanout, pages, synthetic
+from bench import fanout, isolation, pages, synthetic
 from bench import throughput as tp
 from bench.measure import FANOUT_FIELDS, RATIO_FIELDS, failed_line, ratio_line
+from bench.models import WriteProbe
+from clinic.models import Clinic
 from patients.domain.screening import outcome_allows_inversion
 from patients.models import Intake, Patient, Screening
 from programmes.models import CheckIn, Plan, PlanEvent, QuestionnaireResponse
@@ -115,6 +118,69 @@ def test_a_bench_patient_session_posts_a_new_check_in_and_the_load_is_removed(sm
 
 
 @pytest.mark.django_db
+@override_settings(ROOT_URLCONF="bench.urls")
+def test_the_minimal_write_is_a_patients_csrf_checked_post_of_one_row(small_clinic):
+    sessions = tp.patient_sessions(small_clinic.clinic, 1)
+    _method, path, body, headers = tp.minimal_write_requests(sessions)(5)
+    client = Client(enforce_csrf_checks=True)
+    client.cookies[settings.SESSION_COOKIE_NAME] = sessions[0].session_key
+    client.cookies[settings.CSRF_COOKIE_NAME] = sessions[0].csrf
+    assert client.post(path, data=body, content_type="application/json").status_code == 403
+    response = client.post(
+        path, data=body, content_type="application/json", HTTP_X_CSRFTOKEN=headers["X-CSRFToken"]
+    )
+    assert response.status_code == 201, response.content
+    assert WriteProbe.objects.count() == 1
+    staff = pages.staff_client(small_clinic.staff_username)
+    staff_write = staff.post(path, data=body, content_type="application/json")
+    assert staff_write.status_code == 403  # the check-in's role policy: patients only
+    tp.remove_load(small_clinic.clinic, sessions)
+    assert not WriteProbe.objects.exists()
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF="bench.urls")
+def test_the_staff_page_yardstick_has_the_staff_gate_and_no_query_of_its_own(small_clinic):
+    url = pages.page_url(pages.STAFF_PAGE, None)
+    client = pages.staff_client(small_clinic.staff_username)
+    # (Each request empties the query log: count before the next one.)
+    with CaptureQueriesContext(connection) as gate:
+        page = client.get(url)
+    gate_statements = len(gate)
+    with CaptureQueriesContext(connection) as report:
+        response = client.get(pages.page_url("reports:overview", None))
+    report_statements = len(report)
+    assert (page.status_code, response.status_code) == (200, 200)
+    assert small_clinic.clinic.name in page.content.decode()
+    # The gate's statements (session, user, device, membership) are all the page runs.
+    assert gate_statements == 4 < report_statements
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+
+
+@pytest.mark.django_db
+def test_other_clinics_join_for_the_measurement_and_leave_nothing_behind(small_clinic):
+    clinic = small_clinic.clinic
+    before = {table: _count(table) for table in isolation.COPIES}
+    with isolation.other_clinics(clinic, count=3) as added:
+        assert added == 3 * small_clinic.patients
+        for table, rows in before.items():
+            own = _count(table, clinic.pk)
+            assert _count(table) == rows + 3 * own, table
+    assert {table: _count(table) for table in isolation.COPIES} == before
+    assert not Clinic.objects.filter(slug__startswith=f"{clinic.slug}-copy-").exists()
+
+
+def _count(table: str, clinic_id: int | None = None) -> int:
+    with connection.cursor() as cursor:
+        if clinic_id is None:
+            cursor.execute(f"SELECT count(*) FROM {table}")
+        else:
+            cursor.execute(f"SELECT count(*) FROM {table} WHERE clinic_id = %s", [clinic_id])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
 def test_the_staff_client_gets_past_the_second_factor_and_a_report_page_is_measured(
     small_clinic,
 ):
@@ -128,22 +194,36 @@ def test_the_staff_client_gets_past_the_second_factor_and_a_report_page_is_measu
 
 
 def test_a_ratio_line_has_every_field_and_says_whether_the_target_is_met():
-    met = ratio_line("x", value=3.0, baseline=2.0, unit="ms", target="ratio <= 1.5", at_most=1.5)
-    missed = ratio_line("x", value=4.0, baseline=2.0, unit="ms", target="ratio <= 1.5", at_most=1.5)
+    page = {"baseline_kind": "staff_page", "unit": "ms", "target": "ratio <= 1.5", "at_most": 1.5}
+    met = ratio_line("x", value=3.0, baseline=2.0, **page)
+    missed = ratio_line("x", value=4.0, baseline=2.0, **page)
     floor = ratio_line(
-        "y", value=10.0, baseline=100.0, unit="req/s", target="ratio >= 0.5", at_least=0.5, p50=1
+        "y",
+        value=10.0,
+        baseline=100.0,
+        baseline_kind="minimal_write",
+        unit="req/s",
+        target="ratio >= 0.5",
+        at_least=0.5,
+        p50=1,
     )
     for line in (met, missed, floor):
         assert set(RATIO_FIELDS) <= set(line)
         assert json.loads(json.dumps(line)) == line
-    assert (met["ratio"], met["meets"]) == (1.5, True)
+    assert (met["ratio"], met["meets"], met["baseline_kind"]) == (1.5, True, "staff_page")
     assert missed["meets"] is False
     assert (floor["ratio"], floor["meets"], floor["p50"]) == (0.1, False, 1)
 
 
 def test_a_measurement_that_could_not_be_taken_still_has_every_field_and_an_error():
-    line = failed_line("report_at_risk", unit="ms", target="ratio <= 1.5", error="no such page")
-    assert set(RATIO_FIELDS) <= set(line)
+    line = failed_line(
+        "report_at_risk",
+        unit="ms",
+        target="ratio <= 5",
+        error="no such page",
+        baseline_kind="staff_page",
+    )
+    assert set(RATIO_FIELDS) <= set(line) and line["baseline_kind"] == "staff_page"
     assert line["meets"] is False and line["error"] == "no such page"
 
 
@@ -175,6 +255,8 @@ def test_the_fanout_line_has_every_field_and_meets_only_with_all_sent_once_in_ti
     line = fanout.fanout_line(result, expected=100_000)
     assert set(FANOUT_FIELDS) <= set(line)
     assert line["meets"] is meets
+    assert (line["baseline_kind"], line["baseline"]) == ("limit", fanout.TARGET_SECONDS)
+    assert line["ratio"] == round(seconds / fanout.TARGET_SECONDS, 3)
     assert json.loads(json.dumps(line)) == line
 
 
