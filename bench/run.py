@@ -44,6 +44,10 @@ def main() -> int:
 
     main_clinic = ensure_with_progress(synthetic.CLINIC_SPEC)
     reminder_clinic = ensure_with_progress(synthetic.REMINDER_SPEC)
+    from programmes.adherence_reconcile import adherence_reconcile
+
+    reconciled = adherence_reconcile(repair=False)
+    say(f"adherence reconcile after the build: {reconciled.differences} difference(s)")
 
     broken = False
     for measure in (

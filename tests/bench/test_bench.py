@@ -19,9 +19,11 @@ from bench import fanout, isolation, pages, synthetic
 from bench import throughput as tp
 from bench.measure import FANOUT_FIELDS, RATIO_FIELDS, failed_line, ratio_line
 from bench.models import WriteProbe
+from bench.synthetic.reuse import shift
 from clinic.models import Clinic
 from patients.domain.screening import outcome_allows_inversion
 from patients.models import Intake, Patient, Screening
+from programmes.adherence_reconcile import adherence_reconcile
 from programmes.models import CheckIn, Plan, PlanEvent, QuestionnaireResponse
 
 SMALL = synthetic.Spec("test-synthetic", "Test clinic", patients=20, days=10, clinicians=3)
@@ -156,6 +158,15 @@ def test_the_staff_page_yardstick_has_the_staff_gate_and_no_query_of_its_own(sma
     assert gate_statements == 4 < report_statements
     anonymous = Client().get(url)
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+
+
+@pytest.mark.django_db
+def test_the_built_clinic_s_kept_adherence_reconciles_with_no_difference(small_clinic):
+    """The build writes check-ins and plan events with triggers off, then keeps adherence."""
+    assert PlanEvent.objects.filter(plan__clinic=small_clinic.clinic, kind="paused").exists()
+    assert adherence_reconcile(repair=False).differences == 0
+    shift(small_clinic.clinic, timedelta(days=3))  # a reused clinic moved to a later day
+    assert adherence_reconcile(repair=False).differences == 0
 
 
 @pytest.mark.django_db

@@ -1,6 +1,6 @@
 """The adherence PostgreSQL keeps equals adherence by its definition, whatever happens.
 
-Random sequences of check-ins (added, changed, removed), pauses, resumes, ends, step
+Random sequences of check-ins (added, changed, moved to another day, removed), pauses, resumes, ends, step
 changes, moved events, end-date and status changes, a next plan and time-zone changes,
 written straight through the ORM (the triggers must follow any write path). After each step the kept
 tables reconcile with no difference and every figure equals the day grid of the
@@ -36,6 +36,7 @@ HOURS = st.integers(min_value=-24, max_value=(DAYS + 2) * 24)
 steps = st.one_of(
     st.tuples(st.just("checkin"), st.integers(-3, DAYS + 3), st.sampled_from(COMPLETIONS)),
     st.tuples(st.just("change_checkin"), st.integers(0, 50), st.sampled_from(COMPLETIONS)),
+    st.tuples(st.just("move_checkin"), st.integers(0, 50), st.integers(-3, DAYS + 3)),
     st.tuples(st.just("remove_checkin"), st.integers(0, 50)),
     st.tuples(st.just("event"), st.sampled_from(EVENT_KINDS), HOURS),
     st.tuples(st.just("move_event"), st.integers(0, 50), HOURS),
@@ -72,6 +73,11 @@ def apply(step: tuple, patient, plans: list[Plan]) -> None:
     elif kind == "change_checkin":
         if checkin := _nth(CheckIn.objects.filter(patient=patient), args[0]):
             CheckIn.objects.filter(pk=checkin.pk).update(completion=args[1])
+    elif kind == "move_checkin":  # to another day, as shifting a clinic's dates does
+        if checkin := _nth(CheckIn.objects.filter(patient=patient), args[0]):
+            CheckIn.objects.filter(pk=checkin.pk).update(
+                local_date=START + timedelta(days=args[1])
+            )
     elif kind == "remove_checkin":
         if checkin := _nth(CheckIn.objects.filter(patient=patient), args[0]):
             checkin.delete()
