@@ -6,9 +6,9 @@ it paused prescribe nothing. A plan prescribes one session a day; a day's credit
 capped at one, so extra check-ins can't lift adherence above what was prescribed.
 
 `programmes_plandays` holds each plan's prescribed days as date ranges and
-`programmes_daycredit` each plan-day's credit, so a figure is arithmetic over a few rows
-per patient: prescribed = the length of the plan's ranges inside the window, completed
-= the capped credits of the prescribed days inside it. No day grid is built.
+`programmes_daycredit` each plan-day's credit and what it adds (`completed`), so a figure
+is arithmetic over a few rows per patient: prescribed = the length of the plan's ranges
+inside the window, completed = the sum of `completed` inside it. No day grid is built.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ from programmes.domain.adherence import adherence_ratio, band_for
 
 
 def adherence_sql(
-    windows: str, *, plans: str, per_patient_windows: bool = False, one_clinic: bool = False
+    windows: str,
+    *,
+    plans: str,
+    per_patient_windows: bool = False,
+    one_clinic: bool = False,
+    days_between: tuple[str, str] | None = None,
+    window_of_day: str | None = None,
 ) -> str:
     """CTEs ending in `adherence(key, patient_id, plan_id, prescribed, completed)`.
 
@@ -31,12 +37,23 @@ def adherence_sql(
     programmes_plan row. Only prescribed days count: a window with none has no row.
     `one_clinic` bounds both kept tables by `%(clinic)s` through their clinic indexes,
     so a clinic's figures read only its own rows however many clinics share the tables.
+    `days_between` (two fixed SQL expressions) bounds the day credits read through their
+    index when every window lies between them; `window_of_day` (an expression of `c.day`)
+    names the one window a day falls in, when windows don't overlap, so credits join their
+    window by equality.
     """
     own = "AND d.patient_id = w.patient_id" if per_patient_windows else ""
     own_credit = "AND c.patient_id = w.patient_id" if per_patient_windows else ""
     if one_clinic:
         own += " AND d.clinic_id = %(clinic)s"
         own_credit += " AND c.clinic_id = %(clinic)s"
+    in_window = (
+        f"w.key = {window_of_day}"
+        if window_of_day
+        else "c.day >= lower(w.r) AND c.day < upper(w.r)"
+    )
+    if days_between:
+        own_credit += f" AND c.day BETWEEN {days_between[0]} AND {days_between[1]}"
     return f"""
 WITH windows AS ({windows}),
 prescribed AS (
@@ -49,11 +66,10 @@ prescribed AS (
      GROUP BY w.key, d.patient_id, d.plan_id
 ),
 completed AS (
-    SELECT w.key, c.plan_id, sum(LEAST(1.0, c.credit)) AS completed
+    -- `completed` is already capped and nothing on a day the plan didn't prescribe.
+    SELECT w.key, c.plan_id, sum(c.completed) AS completed
       FROM windows w
-      JOIN programmes_daycredit c
-        ON c.day >= lower(w.r) AND c.day < upper(w.r) {own_credit}
-      JOIN programmes_plandays d ON d.plan_id = c.plan_id AND c.day <@ d.days
+      JOIN programmes_daycredit c ON {in_window} {own_credit}
       JOIN programmes_plan p ON p.id = c.plan_id
      WHERE {plans}
      GROUP BY w.key, c.plan_id
@@ -77,6 +93,14 @@ SELECT wk::date AS key,
   FROM generate_series(date_trunc('week', %(start)s::date), %(end)s::date, interval '1 week') wk
 """
 ONE_PATIENT = "p.patient_id = %(patient)s"
+WEEK_OF_DAY = "date_trunc('week', c.day)::date"  # WEEKS' key of a day in the period
+# Every window of PERIOD and WEEKS lies in the period.
+IN_PERIOD = ("%(start)s::date", "%(end)s::date")
+# Every patient's own recent days at `now`: local dates lie within a day of UTC's.
+AROUND_NOW = (
+    "(%(now)s::timestamptz AT TIME ZONE 'UTC')::date - 8",
+    "(%(now)s::timestamptz AT TIME ZONE 'UTC')::date + 1",
+)
 
 
 @dataclass(frozen=True)
@@ -96,7 +120,7 @@ class Adherence:
 def patient_adherence(patient_id: int, *, start: date, end: date) -> Adherence:
     with connection.cursor() as cursor:
         cursor.execute(
-            adherence_sql(PERIOD, plans=ONE_PATIENT)  # noqa: S608 - fixed fragments only
+            adherence_sql(PERIOD, plans=ONE_PATIENT, days_between=IN_PERIOD)  # noqa: S608 - fixed fragments only
             + "SELECT COALESCE(sum(prescribed), 0), COALESCE(sum(completed), 0) FROM adherence",
             {"start": start, "end": end, "patient": patient_id},
         )
@@ -113,7 +137,9 @@ class WeekAdherence:
 def weekly_adherence(patient_id: int, *, start: date, end: date) -> list[WeekAdherence]:
     with connection.cursor() as cursor:
         cursor.execute(
-            adherence_sql(WEEKS, plans=ONE_PATIENT)  # noqa: S608 - fixed fragments only
+            adherence_sql(  # noqa: S608 - fixed fragments only
+                WEEKS, plans=ONE_PATIENT, days_between=IN_PERIOD, window_of_day=WEEK_OF_DAY
+            )
             + "SELECT key, sum(prescribed), sum(completed) FROM adherence"
             " GROUP BY key ORDER BY key",
             {"start": start, "end": end, "patient": patient_id},

@@ -57,8 +57,8 @@ class DayCredit(models.Model):
     """What one plan's check-ins of one local day earned, before the cap of one session.
 
     Kept as sums (not the capped figure) so concurrent check-ins add rather than
-    overwrite; readers take LEAST(1, credit) and count the day only when the plan
-    prescribed it.
+    overwrite; `completed` is the capped figure on a prescribed day, settled by the same
+    triggers and again whenever the plan's days change.
     """
 
     plan = models.ForeignKey(
@@ -73,14 +73,25 @@ class DayCredit(models.Model):
     )
     checkins = models.PositiveIntegerField()
     credit = models.DecimalField(max_digits=6, decimal_places=1)
+    # What the day adds to adherence: LEAST(1, credit) if the plan prescribes it, else 0.
+    completed = models.DecimalField(max_digits=2, decimal_places=1, db_default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["plan", "day"], name="daycredit_plan_day_unique")
         ]
         indexes = [
-            models.Index(fields=["clinic", "day"], name="daycredit_clinic_day_idx"),
-            models.Index(fields=["patient", "day"], name="daycredit_patient_day_idx"),
+            # Covering: a report sums `completed` from the index alone.
+            models.Index(
+                fields=["clinic", "day"],
+                include=["patient", "plan", "completed"],
+                name="daycredit_clinic_day_idx",
+            ),
+            models.Index(
+                fields=["patient", "day"],
+                include=["plan", "completed"],
+                name="daycredit_patient_day_idx",
+            ),
         ]
 
     def __str__(self) -> str:

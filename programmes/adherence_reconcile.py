@@ -22,11 +22,14 @@ EXPECTED_DAYS = """
 SELECT p.id AS plan_id, p.patient_id, p.clinic_id, programmes_adherence_days(p.id) AS days
   FROM programmes_plan p
 """
-EXPECTED_CREDIT = """
-SELECT plan_id, local_date AS day, patient_id, clinic_id, count(*) AS checkins,
-       sum(programmes_checkin_credit(completion)) AS credit
-  FROM programmes_checkin GROUP BY plan_id, local_date, patient_id, clinic_id
-"""
+EXPECTED_CREDIT = f"""
+SELECT c.plan_id, c.day, c.patient_id, c.clinic_id, c.checkins, c.credit,
+       CASE WHEN c.day <@ e.days THEN LEAST(1.0, c.credit) ELSE 0 END AS completed
+  FROM (SELECT plan_id, local_date AS day, patient_id, clinic_id, count(*) AS checkins,
+               sum(programmes_checkin_credit(completion)) AS credit
+          FROM programmes_checkin GROUP BY plan_id, local_date, patient_id, clinic_id) c
+  LEFT JOIN ({EXPECTED_DAYS}) e ON e.plan_id = c.plan_id
+"""  # noqa: S608 - fixed fragments only
 
 DAYS_DIFFERENCES = f"""
 SELECT COALESCE(e.plan_id, k.plan_id), e.days::text, k.days::text
@@ -38,11 +41,12 @@ SELECT COALESCE(e.plan_id, k.plan_id), e.days::text, k.days::text
 """  # noqa: S608 - fixed fragments only
 CREDIT_DIFFERENCES = f"""
 SELECT COALESCE(e.plan_id, k.plan_id), COALESCE(e.day, k.day),
-       e.checkins, e.credit, k.checkins, k.credit
+       e.checkins, e.credit, e.completed, k.checkins, k.credit, k.completed
   FROM ({EXPECTED_CREDIT}) e
   FULL JOIN programmes_daycredit k ON k.plan_id = e.plan_id AND k.day = e.day
- WHERE (e.plan_id, e.day, e.patient_id, e.clinic_id, e.checkins, e.credit)
-       IS DISTINCT FROM (k.plan_id, k.day, k.patient_id, k.clinic_id, k.checkins, k.credit)
+ WHERE (e.plan_id, e.day, e.patient_id, e.clinic_id, e.checkins, e.credit, e.completed)
+       IS DISTINCT FROM
+       (k.plan_id, k.day, k.patient_id, k.clinic_id, k.checkins, k.credit, k.completed)
  ORDER BY 1, 2
 """  # noqa: S608 - fixed fragments only
 
@@ -55,26 +59,28 @@ REPAIR_CREDIT = f"""
 DELETE FROM programmes_daycredit k
  WHERE NOT EXISTS (SELECT 1 FROM programmes_checkin c
                     WHERE c.plan_id = k.plan_id AND c.local_date = k.day);
-INSERT INTO programmes_daycredit AS k (plan_id, day, patient_id, clinic_id, checkins, credit)
+INSERT INTO programmes_daycredit AS k
+       (plan_id, day, patient_id, clinic_id, checkins, credit, completed)
 SELECT * FROM ({EXPECTED_CREDIT}) e
     ON CONFLICT (plan_id, day) DO UPDATE
    SET patient_id = EXCLUDED.patient_id, clinic_id = EXCLUDED.clinic_id,
-       checkins = EXCLUDED.checkins, credit = EXCLUDED.credit
- WHERE (k.patient_id, k.clinic_id, k.checkins, k.credit)
+       checkins = EXCLUDED.checkins, credit = EXCLUDED.credit, completed = EXCLUDED.completed
+ WHERE (k.patient_id, k.clinic_id, k.checkins, k.credit, k.completed)
        IS DISTINCT FROM (EXCLUDED.patient_id, EXCLUDED.clinic_id, EXCLUDED.checkins,
-                         EXCLUDED.credit);
+                         EXCLUDED.credit, EXCLUDED.completed);
 """  # noqa: S608 - fixed fragments only
 
 
+# Credits first: rebuilding the plans' days then settles each day's `completed`.
 CLINIC_REBUILD = """
-SELECT programmes_adherence_rebuild(
-    ARRAY(SELECT id FROM programmes_plan WHERE clinic_id = %(clinic)s));
 DELETE FROM programmes_daycredit WHERE clinic_id = %(clinic)s;
 INSERT INTO programmes_daycredit (plan_id, day, patient_id, clinic_id, checkins, credit)
 SELECT plan_id, local_date, patient_id, clinic_id, count(*),
        sum(programmes_checkin_credit(completion))
   FROM programmes_checkin WHERE clinic_id = %(clinic)s
  GROUP BY plan_id, local_date, patient_id, clinic_id;
+SELECT programmes_adherence_rebuild(
+    ARRAY(SELECT id FROM programmes_plan WHERE clinic_id = %(clinic)s));
 """
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from programmes.adherence import adherence_sql
+from programmes.adherence import AROUND_NOW, adherence_sql
 from programmes.alerts import alerts_unsent
 from programmes.domain.adherence import (
     DROPPED_DAYS,
@@ -63,7 +63,12 @@ SELECT local.today AS key, p.patient_id, daterange(local.through - 6, local.thro
 """
 
 LOW_ADHERENCE_SQL = (
-    adherence_sql(LOW_ADHERENCE_WINDOWS, plans="p.status = 'active'", per_patient_windows=True)
+    adherence_sql(
+        LOW_ADHERENCE_WINDOWS,
+        plans="p.status = 'active'",
+        per_patient_windows=True,
+        days_between=AROUND_NOW,
+    )
     + """
 INSERT INTO programmes_clinicianalert
     (clinic_id, patient_id, plan_id, kind, message, dedupe_key, created_at)

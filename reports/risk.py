@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from programmes.adherence import Adherence, adherence_sql
+from programmes.adherence import AROUND_NOW, Adherence, adherence_sql
 from programmes.alerts import SAFETY_KINDS
 from programmes.domain.adherence import (
     LOW_ADHERENCE_ALERT,
@@ -155,7 +155,13 @@ class AtRiskRow:
 def at_risk_sql(sort: str) -> tuple[str, str]:
     descending = sort.startswith("-")
     sort_key, sort_type = AT_RISK_SORTS[sort.lstrip("-")]
-    kept = adherence_sql(SEVEN_DAY_WINDOWS, plans=SCOPE, per_patient_windows=True, one_clinic=True)
+    kept = adherence_sql(
+        SEVEN_DAY_WINDOWS,
+        plans=SCOPE,
+        per_patient_windows=True,
+        one_clinic=True,
+        days_between=AROUND_NOW,
+    )
     sql = kept + AT_RISK_SQL.format(
         sort_key=sort_key,
         sort_type=sort_type,

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import connection
 
-from programmes.adherence import WEEKS, adherence_sql
+from programmes.adherence import IN_PERIOD, WEEK_OF_DAY, WEEKS, adherence_sql
 from programmes.domain.adherence import (
     ADHERENT_THRESHOLD,
     DATA_DAYS_WINDOW_DAYS,
@@ -47,12 +47,11 @@ per_patient AS (
       FROM per_patient_week w GROUP BY w.patient_id
 ),
 data_days AS (
-    SELECT x.patient_id, count(*) AS days
-      FROM (SELECT DISTINCT c.patient_id, c.local_date
-              FROM programmes_checkin c JOIN programmes_plan p ON p.id = c.plan_id
-             WHERE c.clinic_id = %(clinic)s AND c.local_date BETWEEN %(dd_start)s AND %(end)s
-               AND {SCOPE}) x
-     GROUP BY x.patient_id
+    -- A day credit is a plan's day with a check-in: a data day, once per patient.
+    SELECT c.patient_id, count(DISTINCT c.day) AS days
+      FROM programmes_daycredit c JOIN programmes_plan p ON p.id = c.plan_id
+     WHERE c.clinic_id = %(clinic)s AND c.day BETWEEN %(dd_start)s AND %(end)s AND {SCOPE}
+     GROUP BY c.patient_id
 ),
 all_banded AS (
     SELECT pp.patient_id, pp.prescribed, pp.completed, COALESCE(dd.days, 0) AS data_days,
@@ -83,7 +82,10 @@ def report_cursor(*, server_side: bool = False) -> Iterator[Any]:
 
 def banded_sql(tail: str) -> str:
     # Only this module's fixed fragments are formatted in; values go as parameters.
-    return adherence_sql(WEEKS, plans=SCOPE, one_clinic=True) + BANDED + tail
+    kept = adherence_sql(
+        WEEKS, plans=SCOPE, one_clinic=True, days_between=IN_PERIOD, window_of_day=WEEK_OF_DAY
+    )
+    return kept + BANDED + tail
 
 
 BANDS = (AdherenceBand.ADHERENT, AdherenceBand.PARTIAL, AdherenceBand.LOW)

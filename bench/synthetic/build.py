@@ -413,6 +413,8 @@ def build(
             "programmes_planexercise",
             "programmes_checkin",
             "programmes_checkin_exercises_done",
+            "programmes_plandays",
+            "programmes_daycredit",
         ):
             cursor.execute(f"ANALYZE {table}")
     clinic.refresh_from_db()

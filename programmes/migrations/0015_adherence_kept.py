@@ -2,8 +2,9 @@
 
 `programmes_plandays` holds each plan's prescribed local days as a datemultirange (from
 start to end, less the spans a clinician had it paused, in the patient's zone);
-`programmes_daycredit` holds, per plan and local day, how many check-ins there were and
-the credit they earned before the cap of one. Triggers keep both whatever path writes:
+`programmes_daycredit` holds, per plan and local day, how many check-ins there were, the
+credit they earned before the cap of one, and what the day adds to adherence (`completed`:
+the credit capped at one on a prescribed day, else nothing). Triggers keep both whatever path writes:
 check-ins add and take away their own credit (so concurrent ones can't overwrite each
 other); a plan's row, its pause/resume/end events and its patient's time zone rebuild its
 days from the source rows. `programmes_adherence_days` is the one SQL statement of which
@@ -22,7 +23,8 @@ ALTER TABLE programmes_plandays
 ALTER TABLE programmes_daycredit
     ADD CONSTRAINT daycredit_plan_fk FOREIGN KEY (plan_id)
     REFERENCES programmes_plan (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
-    ADD CONSTRAINT daycredit_counts_positive CHECK (checkins > 0 AND credit >= 0);
+    ADD CONSTRAINT daycredit_counts_positive CHECK (checkins > 0 AND credit >= 0),
+    ADD CONSTRAINT daycredit_completed_range CHECK (completed >= 0 AND completed <= 1);
 
 -- The days a plan prescribes (CLINICAL.md section 6). A pause runs from the local day of
 -- its 'paused' event to the local day of the next pause, resume, end or completion event
@@ -47,6 +49,18 @@ LANGUAGE sql STABLE AS $$
      WHERE p.id = p_plan
 $$;
 
+-- A day's completed figure: its credit capped at one session, on a day the plan
+-- prescribes (else nothing). Kept on the row so a report sums it and nothing else.
+CREATE FUNCTION programmes_daycredit_settle(p_plans bigint[]) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE programmes_daycredit c
+       SET completed = CASE WHEN c.day <@ d.days THEN LEAST(1.0, c.credit) ELSE 0 END
+      FROM programmes_plandays d
+     WHERE d.plan_id = c.plan_id AND c.plan_id = ANY (p_plans)
+       AND c.completed
+           <> CASE WHEN c.day <@ d.days THEN LEAST(1.0, c.credit) ELSE 0 END;
+$$;
+
 CREATE FUNCTION programmes_adherence_rebuild(p_plans bigint[]) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO programmes_plandays AS d (plan_id, patient_id, clinic_id, days)
@@ -57,6 +71,7 @@ LANGUAGE sql AS $$
            days = EXCLUDED.days
      WHERE (d.patient_id, d.clinic_id, d.days)
            IS DISTINCT FROM (EXCLUDED.patient_id, EXCLUDED.clinic_id, EXCLUDED.days);
+    SELECT programmes_daycredit_settle(p_plans);
 $$;
 
 -- One check-in's credit (a partial session counts one half).
@@ -67,12 +82,19 @@ $$;
 
 CREATE FUNCTION programmes_daycredit_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO programmes_daycredit AS d (plan_id, day, patient_id, clinic_id, checkins, credit)
+    INSERT INTO programmes_daycredit AS d
+           (plan_id, day, patient_id, clinic_id, checkins, credit, completed)
     SELECT n.plan_id, n.local_date, n.patient_id, n.clinic_id, count(*),
-           sum(programmes_checkin_credit(n.completion))
-      FROM added n GROUP BY n.plan_id, n.local_date, n.patient_id, n.clinic_id
+           sum(programmes_checkin_credit(n.completion)),
+           CASE WHEN bool_and(COALESCE(n.local_date <@ pd.days, false))
+                THEN LEAST(1.0, sum(programmes_checkin_credit(n.completion))) ELSE 0 END
+      FROM added n LEFT JOIN programmes_plandays pd ON pd.plan_id = n.plan_id
+     GROUP BY n.plan_id, n.local_date, n.patient_id, n.clinic_id
         ON CONFLICT (plan_id, day) DO UPDATE
-       SET checkins = d.checkins + EXCLUDED.checkins, credit = d.credit + EXCLUDED.credit;
+       SET checkins = d.checkins + EXCLUDED.checkins, credit = d.credit + EXCLUDED.credit,
+           completed = CASE WHEN EXISTS (SELECT 1 FROM programmes_plandays pd
+                                          WHERE pd.plan_id = d.plan_id AND d.day <@ pd.days)
+                            THEN LEAST(1.0, d.credit + EXCLUDED.credit) ELSE 0 END;
     RETURN NULL;
 END $$;
 
@@ -84,7 +106,10 @@ BEGIN
              GROUP BY plan_id, local_date) o
      WHERE d.plan_id = o.plan_id AND d.day = o.local_date AND d.checkins <= o.n;
     UPDATE programmes_daycredit d
-       SET checkins = d.checkins - o.n, credit = d.credit - o.credit
+       SET checkins = d.checkins - o.n, credit = d.credit - o.credit,
+           completed = CASE WHEN EXISTS (SELECT 1 FROM programmes_plandays pd
+                                          WHERE pd.plan_id = d.plan_id AND d.day <@ pd.days)
+                            THEN LEAST(1.0, d.credit - o.credit) ELSE 0 END
       FROM (SELECT plan_id, local_date, count(*) AS n,
                    sum(programmes_checkin_credit(completion)) AS credit
               FROM removed GROUP BY plan_id, local_date) o
@@ -161,6 +186,7 @@ INSERT INTO programmes_daycredit (plan_id, day, patient_id, clinic_id, checkins,
 SELECT plan_id, local_date, patient_id, clinic_id, count(*),
        sum(programmes_checkin_credit(completion))
   FROM programmes_checkin GROUP BY plan_id, local_date, patient_id, clinic_id;
+SELECT programmes_daycredit_settle(ARRAY(SELECT id FROM programmes_plan));
 """
 
 BACKWARD = r"""
@@ -182,6 +208,7 @@ DROP FUNCTION programmes_daycredit_remove();
 DROP FUNCTION programmes_daycredit_add();
 DROP FUNCTION programmes_checkin_credit(text);
 DROP FUNCTION programmes_adherence_rebuild(bigint[]);
+DROP FUNCTION programmes_daycredit_settle(bigint[]);
 DROP FUNCTION programmes_adherence_days(bigint);
 """
 
@@ -202,12 +229,13 @@ class Migration(migrations.Migration):
                 ('day', models.DateField()),
                 ('checkins', models.PositiveIntegerField()),
                 ('credit', models.DecimalField(decimal_places=1, max_digits=6)),
+                ('completed', models.DecimalField(db_default=0, decimal_places=1, max_digits=2)),
                 ('clinic', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='clinic.clinic')),
                 ('patient', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.patient')),
                 ('plan', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='programmes.plan')),
             ],
             options={
-                'indexes': [models.Index(fields=['clinic', 'day'], name='daycredit_clinic_day_idx'), models.Index(fields=['patient', 'day'], name='daycredit_patient_day_idx')],
+                'indexes': [models.Index(fields=['clinic', 'day'], include=('patient', 'plan', 'completed'), name='daycredit_clinic_day_idx'), models.Index(fields=['patient', 'day'], include=('plan', 'completed'), name='daycredit_patient_day_idx')],
                 'constraints': [models.UniqueConstraint(fields=('plan', 'day'), name='daycredit_plan_day_unique')],
             },
         ),

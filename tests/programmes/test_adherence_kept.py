@@ -1,9 +1,10 @@
 """The adherence PostgreSQL keeps equals adherence by its definition, whatever happens.
 
-Random sequences of check-ins (added, changed, moved to another day, removed), pauses, resumes, ends, step
-changes, moved events, end-date and status changes, a next plan and time-zone changes,
-written straight through the ORM (the triggers must follow any write path). After each step the kept
-tables reconcile with no difference and every figure equals the day grid of the
+Random sequences of check-ins (added, changed, moved to another day, removed), pauses,
+resumes, ends, step changes, moved events, end-date and status changes, a next plan and
+time-zone changes, written straight through the ORM (the triggers must follow any write
+path). After each step the kept tables reconcile with no difference and every figure
+equals the day grid of the
 definition (`programmes.adherence_definition`).
 """
 
@@ -75,9 +76,7 @@ def apply(step: tuple, patient, plans: list[Plan]) -> None:
             CheckIn.objects.filter(pk=checkin.pk).update(completion=args[1])
     elif kind == "move_checkin":  # to another day, as shifting a clinic's dates does
         if checkin := _nth(CheckIn.objects.filter(patient=patient), args[0]):
-            CheckIn.objects.filter(pk=checkin.pk).update(
-                local_date=START + timedelta(days=args[1])
-            )
+            CheckIn.objects.filter(pk=checkin.pk).update(local_date=START + timedelta(days=args[1]))
     elif kind == "remove_checkin":
         if checkin := _nth(CheckIn.objects.filter(patient=patient), args[0]):
             checkin.delete()
