@@ -151,11 +151,13 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# JIT off for every connection: the adherence day grid's generate_series makes the
-# planner expect millions of rows, so JIT compiled for seconds (5 of 8 s of the staff
-# overview at 10,000 patients) to save milliseconds. Short OLTP queries never gain.
+# JIT off for every connection: a clinic-wide report's estimates reach millions of rows,
+# so JIT compiled for seconds (5 of 8 s of the staff overview at 10,000 patients, with
+# the former day grid) to save milliseconds. Short OLTP queries never gain.
 _db_options = DATABASES["default"].setdefault("OPTIONS", {})
-_db_options["options"] = f"{_db_options.get('options', '')} -c jit=off".strip()
+# A clinic-wide report hashes one row per patient and week: 32 MB keeps that in memory
+# (PostgreSQL's 4 MB default spills it to disk at a few thousand patients).
+_db_options["options"] = f"{_db_options.get('options', '')} -c jit=off -c work_mem=32MB".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The application's role (DATABASE_URL) owns nothing; `migrate` connects as the owner
 # named here, then grants the application its privileges (clinic/db_roles.py).

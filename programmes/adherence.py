@@ -57,11 +57,13 @@ def adherence_sql(
     return f"""
 WITH windows AS ({windows}),
 prescribed AS (
-    SELECT w.key, d.patient_id, d.plan_id, sum(upper(x) - lower(x))::bigint AS prescribed
-      FROM windows w
-      JOIN programmes_plandays d ON true {own}
+    -- Each of the plan's ranges of days against each window it overlaps.
+    SELECT w.key, d.patient_id, d.plan_id, sum(upper(x * w.r) - lower(x * w.r))::bigint
+               AS prescribed
+      FROM programmes_plandays d
       JOIN programmes_plan p ON p.id = d.plan_id
-     CROSS JOIN LATERAL unnest(d.days * datemultirange(w.r)) AS x
+     CROSS JOIN LATERAL unnest(d.days) AS x
+      JOIN windows w ON x && w.r {own}
      WHERE {plans}
      GROUP BY w.key, d.patient_id, d.plan_id
 ),
