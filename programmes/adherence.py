@@ -47,11 +47,15 @@ def adherence_sql(
     if one_clinic:
         own += " AND d.clinic_id = %(clinic)s"
         own_credit += " AND c.clinic_id = %(clinic)s"
-    in_window = (
-        f"w.key = {window_of_day}"
+    # A day's window by equality when it has exactly one; else by range.
+    credits_in_windows = (
+        f"(SELECT {window_of_day} AS key, c.* FROM programmes_daycredit c) c"  # noqa: S608
         if window_of_day
-        else "c.day >= lower(w.r) AND c.day < upper(w.r)"
+        else "windows w JOIN programmes_daycredit c ON c.day >= lower(w.r) AND c.day < upper(w.r)"
     )
+    credit_key = "c.key" if window_of_day else "w.key"
+    if window_of_day and per_patient_windows:
+        raise ValueError("a day's window by equality is for windows shared by every patient")
     if days_between:
         own_credit += f" AND c.day BETWEEN {days_between[0]} AND {days_between[1]}"
     return f"""
@@ -69,12 +73,11 @@ prescribed AS (
 ),
 completed AS (
     -- `completed` is already capped and nothing on a day the plan didn't prescribe.
-    SELECT w.key, c.plan_id, sum(c.completed) AS completed
-      FROM windows w
-      JOIN programmes_daycredit c ON {in_window} {own_credit}
+    SELECT {credit_key} AS key, c.plan_id, sum(c.completed) AS completed
+      FROM {credits_in_windows}
       JOIN programmes_plan p ON p.id = c.plan_id
-     WHERE {plans}
-     GROUP BY w.key, c.plan_id
+     WHERE true {own_credit} AND {plans}
+     GROUP BY 1, c.plan_id
 ),
 adherence AS (
     SELECT pr.key, pr.patient_id, pr.plan_id, pr.prescribed,
