@@ -6,7 +6,9 @@ caller's address: given explicitly, or else the current `clinic.audit_context`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
@@ -15,6 +17,29 @@ from clinic.audit_context import channel_of_path, client_ip, current_audit_conte
 from clinic.models import AuditEvent
 
 Channel = AuditEvent.Channel
+
+_batched: ContextVar[list[AuditEvent] | None] = ContextVar("audit_batched", default=None)
+
+
+@contextmanager
+def audit_batch() -> Iterator[None]:
+    """The rows written inside go in at the end of the block, in one INSERT.
+
+    Only around work that commits or fails whole: the block must end inside the
+    transaction whose changes the rows record, and no savepoint within it may be rolled
+    back while the work goes on (its rows would stay). Nothing is written on an error.
+    """
+    if _batched.get() is not None:  # nested: the outer block writes them
+        yield
+        return
+    rows: list[AuditEvent] = []
+    token = _batched.set(rows)
+    try:
+        yield
+    finally:
+        _batched.reset(token)
+    if rows:
+        AuditEvent.objects.bulk_create(rows)
 
 
 def _unique_ids(ids: Iterable[int | None]) -> list[int]:
@@ -48,7 +73,7 @@ def audit_event(
     ip = client_ip(request)
     if ip is None and context is not None:
         ip = context.ip_address
-    return AuditEvent.objects.create(
+    row = AuditEvent(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         clinic_id=clinic.pk if clinic is not None else clinic_id,
         patient_id=patient_id,
@@ -61,6 +86,12 @@ def audit_event(
         changes=changes or {},
         ip_address=ip,
     )
+    batch = _batched.get()
+    if batch is not None:
+        batch.append(row)
+    else:
+        row.save(force_insert=True)
+    return row
 
 
 def _clinic_id_of(obj: models.Model) -> int | None:

@@ -108,12 +108,13 @@ def token_issue(*, user, request=None) -> str:
 class ExpiringTokenAuthentication(TokenAuthentication):
     """`Authorization: Token <key>`, refused once revoked, idle too long or too old.
 
-    One query per request, as DRF's own; the last use is written at most once a minute.
+    One query per request, as DRF's own, which brings the user's membership along (every
+    view's role check reads it); the last use is written at most once a minute.
     """
 
     def authenticate_credentials(self, key: str):
         token = (
-            ApiToken.objects.select_related("user")
+            ApiToken.objects.select_related("user__membership")
             .filter(digest=token_digest(key), revoked_at__isnull=True)
             .first()
         )

@@ -197,7 +197,7 @@ def checkin(request: HttpRequest, patient: Patient) -> HttpResponse:
         else:
             checkin = result.checkin
             if result.assessment.stop or result.went_back or result.refused:
-                plan_now = running_plan(patient)  # as the check-in left it
+                plan_now = result.plan  # as the check-in left it, with no second read
                 context.update(
                     result=result,
                     inversion_paused=result.inversion_paused

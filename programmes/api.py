@@ -388,12 +388,15 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
 # The signed-in patient's own views.
 
 
-def _own_patient(request) -> Patient:
-    patient = (
-        Patient.objects.own(request.user)
-        .select_related("clinic", "current_screening__override", "current_screening__referral")
-        .first()
-    )
+def _own_patient(request, *, related: bool = True) -> Patient:
+    """The signed-in patient's record; without `related`, the row alone (for a service
+    that reads the patient afresh, as `checkin_submit` does under its lock)."""
+    patients = Patient.objects.own(request.user)
+    if related:
+        patients = patients.select_related(
+            "clinic", "current_screening__override", "current_screening__referral"
+        )
+    patient = patients.first()
     if patient is None:
         raise PermissionDenied("No patient record is linked to this account.")
     return patient
@@ -426,7 +429,7 @@ class MyCheckInsView(AuditedReadMixin, generics.ListAPIView):
         summary="Check in after a session (a repeated idempotency key returns the first)",
     )
     def post(self, request):
-        patient = _own_patient(request)
+        patient = _own_patient(request, related=False)
         data, refused = checkin_input_from(request.data)
         result = checkins.checkin_submit(
             patient=patient, data=data, refused=refused, channel="api", request=request

@@ -2,8 +2,9 @@
 
 `treatment_today(patient)` gathers what `programmes.domain.permission.treatment_permission`
 needs (screening, live override, referral, red flag, the running plan with its step and
-exercises, today's reported symptoms) in a fixed number of queries, in the patient's own
-local date, and answers with what may be shown, sent, assigned, activated or advanced.
+exercises, today's reported symptoms) in three queries at most (the patient; the plan
+with today's symptoms; its exercises), in the patient's own local date, and answers with
+what may be shown, sent, assigned, activated or advanced.
 Services pass `lock=True` to hold the patient and plan rows while they change them
 (always patient first, then plan: one lock order, no deadlock).
 """
@@ -14,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Prefetch
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import CharField, F, Func, Prefetch, QuerySet
 
 from patients.models import Patient, Referral
 from patients.services import patient_local_date
@@ -175,19 +177,32 @@ class TreatmentToday:
         return self.permission.level
 
 
-def _running_plan(patient: Patient, *, lock: bool) -> Plan | None:
-    plans = (
-        Plan.objects.running_for(patient)
-        .select_related("current_step")
-        .prefetch_related(
+def _plans(patient_id: int, *, today: date, lock: bool, exercises: bool) -> QuerySet[Plan]:
+    """Plans with their step, the patient's symptoms reported on `today` in the same
+    statement, and (with `exercises`) their exercises."""
+    plans = Plan.objects.select_related("current_step").annotate(
+        symptoms_reported=_symptoms_on(patient_id, today)
+    )
+    if exercises:
+        plans = plans.prefetch_related(
             Prefetch(
                 "exercises", queryset=PlanExercise.objects.select_related("exercise").order_by()
             )
         )
-    )
     if lock:
         plans = plans.select_for_update(of=("self",))
-    return plans.first()
+    return plans
+
+
+def _symptoms_on(patient_id: int, day: date) -> ArraySubquery:
+    """Every symptom code the patient's check-ins of `day` reported (repeats allowed)."""
+    codes = (
+        CheckIn.objects.filter(patient_id=patient_id, local_date=day)
+        .order_by()
+        .annotate(code=Func(F("symptoms"), function="unnest", output_field=CharField()))
+        .values("code")
+    )
+    return ArraySubquery(codes)
 
 
 def symptoms_reported_on(patient: Patient, day: date) -> frozenset[str]:
@@ -210,12 +225,15 @@ def treatment_today(
     lock: bool = False,
     today: date | None = None,
     symptoms: Iterable[str] = (),
+    exercises: bool = True,
 ) -> TreatmentToday:
     """Today's permission for one patient, from fresh rows.
 
     `plan`: the running plan unless given (a draft to activate, say). `symptoms`: those
     of a check-in being submitted now, added to today's stored ones. `lock`: hold the
-    patient row and then the plan row until the transaction ends.
+    patient row and then the plan row until the transaction ends. `exercises`: load the
+    plan's exercises with it (False: `plan.exercises` is read from the database when
+    asked); the permission itself never reads them.
     """
     patient_id = patient if isinstance(patient, int) else patient.pk
     patients = Patient.objects.select_related(*PATIENT_RELATED)
@@ -223,22 +241,23 @@ def treatment_today(
         patients = patients.select_for_update(of=("self",))
     fresh = patients.get(pk=patient_id)
     today = today or patient_today(fresh)
-    if plan is _RUNNING:
-        loaded = _running_plan(fresh, lock=lock)
-    elif plan is None:
-        loaded = None
-    else:
-        plans = Plan.objects.select_related("current_step").prefetch_related(
-            Prefetch(
-                "exercises", queryset=PlanExercise.objects.select_related("exercise").order_by()
-            )
+    loaded: Plan | None = None
+    if plan is not _RUNNING and plan is not None:
+        loaded = _plans(fresh.pk, today=today, lock=lock, exercises=exercises).get(pk=plan.pk)
+    elif plan is _RUNNING:
+        loaded = (
+            _plans(fresh.pk, today=today, lock=lock, exercises=exercises)
+            .running()
+            .filter(patient=fresh)
+            .first()
         )
-        if lock:
-            plans = plans.select_for_update(of=("self",))
-        loaded = plans.get(pk=plan.pk)
     if loaded is not None:
         loaded.patient = fresh
-    reported = symptoms_reported_on(fresh, today) | frozenset(symptoms)
+        # Today's stored symptoms came with the plan: no statement of their own.
+        stored = frozenset(loaded.symptoms_reported)
+    else:
+        stored = symptoms_reported_on(fresh, today)
+    reported = stored | frozenset(symptoms)
     return TreatmentToday(
         patient=fresh,
         plan=loaded,

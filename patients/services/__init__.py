@@ -42,6 +42,7 @@ from patients.services.signals import (
     time_zone_changed,
 )
 from patients.services.symptoms import (
+    patient_checkin_symptoms_held,
     patient_red_flag_report,
     patient_stop_symptom_clear,
     patient_stop_symptom_report,
@@ -64,6 +65,7 @@ __all__ = [
     "invitation_for_token",
     "invitation_send",
     "lowers_only_with_confirmation",
+    "patient_checkin_symptoms_held",
     "patient_create",
     "patient_health_update",
     "patient_local_date",

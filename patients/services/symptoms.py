@@ -9,6 +9,9 @@ from django.utils import timezone
 from clinic.audit import audit_change
 from patients.models import Patient
 
+RED_FLAG_SUMMARY = "Red flag reported: urgent referral required"
+STOP_SYMPTOM_SUMMARY = "Stop symptom reported: inversion stopped until a clinician reviews it"
+
 
 def _symptom_report(
     *, patient: Patient, symptom: str, note: str, by, channel: str, summary: str
@@ -16,6 +19,14 @@ def _symptom_report(
     """Stand `symptom` ("red_flag", "stop_symptom") on the locked patient: its time moved
     to now, the note added to a standing one's. Audited; True if newly set."""
     patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
+    return _symptom_stand(
+        patient=patient, symptom=symptom, note=note, by=by, channel=channel, summary=summary
+    )
+
+
+def _symptom_stand(
+    *, patient: Patient, symptom: str, note: str, by, channel: str, summary: str
+) -> bool:
     reported_at, notes = f"{symptom}_reported_at", f"{symptom}_note"
     newly = getattr(patient, reported_at) is None
     setattr(patient, reported_at, timezone.now())
@@ -40,7 +51,7 @@ def patient_red_flag_report(*, patient: Patient, note: str, by, channel: str) ->
         note=note,
         by=by,
         channel=channel,
-        summary="Red flag reported: urgent referral required",
+        summary=RED_FLAG_SUMMARY,
     )
 
 
@@ -55,7 +66,34 @@ def patient_stop_symptom_report(*, patient: Patient, note: str, by, channel: str
         note=note,
         by=by,
         channel=channel,
-        summary="Stop symptom reported: inversion stopped until a clinician reviews it",
+        summary=STOP_SYMPTOM_SUMMARY,
+    )
+
+
+def patient_checkin_symptoms_held(
+    *, patient: Patient, stop_note: str, red_flag_note: str | None, by, channel: str
+) -> None:
+    """A check-in's stop symptom (and red flag, with `red_flag_note`), stood as
+    `patient_red_flag_report` and `patient_stop_symptom_report` do, on a patient row the
+    caller's transaction already holds: locked and loaded under the lock by
+    `treatment_today(lock=True)`, as `checkin_submit` has it. No second read and no
+    savepoint; `patient` is changed in place."""
+    if red_flag_note is not None:
+        _symptom_stand(
+            patient=patient,
+            symptom="red_flag",
+            note=red_flag_note,
+            by=by,
+            channel=channel,
+            summary=RED_FLAG_SUMMARY,
+        )
+    _symptom_stand(
+        patient=patient,
+        symptom="stop_symptom",
+        note=stop_note,
+        by=by,
+        channel=channel,
+        summary=STOP_SYMPTOM_SUMMARY,
     )
 
 

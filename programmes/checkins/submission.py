@@ -10,14 +10,14 @@ check-in enqueues nothing.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clinic.audit import audit_change
+from clinic.audit import audit_batch, audit_change
 from patients import services as patient_services
 from patients.models import Patient
 from programmes import services
@@ -68,6 +68,7 @@ class CheckInResult:
     went_back: bool
     refused: dict[str, str] = field(default_factory=dict)  # fields not kept, and why
     clinician_alerted: bool = False  # an alert was raised (or already stood) for this report
+    plan: Plan | None = None  # the running plan as this check-in left it (paused, set back)
 
 
 def checkin_errors(data: CheckInInput, *, today: date) -> dict[str, str]:
@@ -155,8 +156,9 @@ def _refusals(
     if plan is None:
         errors.setdefault("plan", NO_PROGRAMME)
         return errors, None
-    known = {dose.pk for dose in plan.exercises.all()}
-    if not set(data.exercise_ids) <= known:
+    chosen = set(data.exercise_ids)
+    # Read only when some are named: a check-in without exercises costs no statement here.
+    if chosen and plan.exercises.filter(pk__in=chosen).count() != len(chosen):
         errors.setdefault("exercise_ids", "Choose exercises from your own programme.")
     step = now.inversion_step
     if step is None and (
@@ -196,16 +198,18 @@ def checkin_submit(
     With one, the fields that are valid are stored with it and acted on, the rest are
     refused field by field, and the result carries them in `refused` for the interface.
     """
+    # The patient row, then the plan row, locked and read once: every step below works on
+    # these rows (the exercises are read only if the check-in names some).
+    now = treatment_today(patient.pk, lock=True, exercises=False)
+    patient, plan, today = now.patient, now.plan, now.today
     # Unknown codes are refused (checkin_errors), the known ones acted on.
     symptoms = tuple(sorted(set(data.symptoms) & KNOWN_SYMPTOMS))
     assessment = classify_symptoms(symptoms, patient.emergency_phone)
-    now = treatment_today(patient.pk, lock=True)
-    patient, plan, today = now.patient, now.plan, now.today
     errors, inversion_step = _refusals(data, now, refused or {})
     if errors:
         first = _first_checkin(patient, data.idempotency_key)
         if first is not None:  # a repeat: the first one stands, never at a new symptom's cost
-            return _repeat(
+            repeat = _repeat(
                 first,
                 patient=patient,
                 plan=plan,
@@ -213,6 +217,7 @@ def checkin_submit(
                 by=getattr(request, "user", None),
                 channel=channel,
             )
+            return replace(repeat, plan=plan)
         if not _safety_signal(data, assessment, errors):
             raise ValidationError(errors)
 
@@ -235,7 +240,7 @@ def checkin_submit(
                 False,
                 False,
             )
-            return _repeat(
+            repeat = _repeat(
                 first,
                 patient=patient,
                 plan=plan,
@@ -243,29 +248,36 @@ def checkin_submit(
                 by=getattr(request, "user", None),
                 channel=channel,
             )
-        audit_change(
-            checkin,
-            "create",
-            f"Check-in {checkin.local_date}"
-            + (f" (refused: {', '.join(sorted(errors))})" if errors else ""),
-            by=getattr(request, "user", None),
-            channel=channel,
-            request=request,
-        )
+            return replace(repeat, plan=plan)
 
     paused = went_back = told = False
-    if assessment.stop:
-        paused, told = _act_on_stop(
-            patient=patient,
-            plan=plan,
-            assessment=assessment,
-            day=checkin.local_date if checkin else today,
-            key=data.idempotency_key,
-            by=getattr(request, "user", None),
-            channel=channel,
-        )
-    elif assessment.mild and inversion_step is not None:
+    # The check-in's audit row and a stop symptom's go in as one INSERT: nothing in here
+    # is caught and carried on from, so no row can outlive a change rolled back.
+    with audit_batch():
+        if checkin is not None:
+            audit_change(
+                checkin,
+                "create",
+                f"Check-in {checkin.local_date}"
+                + (f" (refused: {', '.join(sorted(errors))})" if errors else ""),
+                by=getattr(request, "user", None),
+                channel=channel,
+                request=request,
+            )
+        if assessment.stop:
+            paused, told = _act_on_stop(
+                patient=patient,
+                plan=plan,
+                assessment=assessment,
+                day=checkin.local_date if checkin else today,
+                key=data.idempotency_key,
+                by=getattr(request, "user", None),
+                channel=channel,
+            )
+    if not assessment.stop and assessment.mild and inversion_step is not None:
         went_back = _apply_mild_symptom_rule(plan, today=checkin.local_date)
+        if went_back:  # set back on a row of its own: read the step it left
+            plan.refresh_from_db()
     if checkin is not None and pain_needs_alert(checkin.pain_before, checkin.pain_after):
         worst_pain = max(p for p in (checkin.pain_before, checkin.pain_after) if p is not None)
         told = (
@@ -297,6 +309,7 @@ def checkin_submit(
         went_back,
         refused=errors,
         clinician_alerted=told or assessment.stop,
+        plan=plan,
     )
 
 
@@ -317,15 +330,16 @@ def _repeat(
         return first
     stored.symptoms = sorted(set(stored.symptoms) | set(assessment.stop_codes))
     stored.save(update_fields=["symptoms"])
-    paused, _ = _act_on_stop(
-        patient=patient,
-        plan=plan,
-        assessment=classify_symptoms(new_codes, patient.emergency_phone),
-        day=stored.local_date,
-        key=f"{stored.idempotency_key}:{','.join(sorted(new_codes))}",
-        by=by,
-        channel=channel,
-    )
+    with audit_batch():
+        paused, _ = _act_on_stop(
+            patient=patient,
+            plan=plan,
+            assessment=classify_symptoms(new_codes, patient.emergency_phone),
+            day=stored.local_date,
+            key=f"{stored.idempotency_key}:{','.join(sorted(new_codes))}",
+            by=by,
+            channel=channel,
+        )
     return CheckInResult(
         stored,
         False,
@@ -418,25 +432,29 @@ def _act_on_stop(
     by,
     channel: str,
 ) -> tuple[bool, bool]:
-    """Pause inversion, record a red flag, tell the clinician. (paused, alerted)."""
+    """Pause inversion, record a red flag, tell the clinician. (paused, alerted).
+
+    `patient` and `plan` are the rows `checkin_submit` holds locked, loaded under the lock:
+    they are changed in place, with no second read and no savepoint."""
     symptoms = symptom_labels(assessment.stop_codes)
     reason = f"Stop symptom reported on {day}: {symptoms}."
-    if assessment.red_flag:
-        red_flags = symptom_labels(assessment.red_flag_codes)
-        patient_services.patient_red_flag_report(
-            patient=patient,
-            note=f"Red-flag symptom reported at a check-in on {day}: {red_flags}.",
-            by=by,
-            channel=channel,
-        )
     # On the patient, whatever plan there is: a plan drafted or activated later starts
     # with inversion paused until a clinician has reviewed it.
-    patient_services.patient_stop_symptom_report(
-        patient=patient, note=reason, by=by, channel=channel
+    patient_services.patient_checkin_symptoms_held(
+        patient=patient,
+        stop_note=reason,
+        red_flag_note=(
+            f"Red-flag symptom reported at a check-in on {day}: "
+            f"{symptom_labels(assessment.red_flag_codes)}."
+        )
+        if assessment.red_flag
+        else None,
+        by=by,
+        channel=channel,
     )
     paused = False
     if plan is not None:
-        paused = services.plan_pause_inversion(
+        paused = services.plan_pause_inversion_held(
             plan=plan,
             by=None,
             reason=reason,

@@ -35,6 +35,7 @@ from programmes.services.lifecycle import (
     plan_end,
     plan_pause,
     plan_pause_inversion,
+    plan_pause_inversion_held,
     plan_resume,
     resume_needs,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "plan_go_back",
     "plan_pause",
     "plan_pause_inversion",
+    "plan_pause_inversion_held",
     "plan_prescription_problems",
     "plan_prescription_update",
     "plan_resume",

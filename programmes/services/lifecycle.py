@@ -352,7 +352,13 @@ def plan_pause_inversion(*, plan: Plan, by, reason: str, cause: str) -> bool:
 
     A stop or red-flag symptom replaces a milder cause, so its resume asks for review.
     """
-    plan = plan_lock(plan)
+    return plan_pause_inversion_held(plan=plan_lock(plan), by=by, reason=reason, cause=cause)
+
+
+def plan_pause_inversion_held(*, plan: Plan, by, reason: str, cause: str) -> bool:
+    """`plan_pause_inversion` on a plan the caller's transaction already holds: locked
+    (its patient first) and loaded under the lock by `treatment_today(lock=True)`, as
+    `checkin_submit` has it. No second read and no savepoint; `plan` is changed in place."""
     if not plan.is_running:
         return False
     symptom = cause in (PauseCause.STOP_SYMPTOM, PauseCause.RED_FLAG)

@@ -136,20 +136,20 @@ def clinic_with(rows: int) -> Clinic:
 
 
 # Each list endpoint: who asks, the URL, and the pinned number of queries for one page.
-# The count covers the whole request: token, role, the page, its prefetches and the one
-# INSERT of the read audit rows.
+# The count covers the whole request: the token (its user and role come with it), the
+# page, its prefetches and the one INSERT of the read audit rows.
 LISTS = {
-    "patients": ("clinician", lambda w: f"{V1}/patients/", 5),
-    "intakes": ("clinician", lambda w: f"{V1}/intakes/", 5),
-    "screenings": ("clinician", lambda w: f"{V1}/screenings/", 4),
-    "plans": ("clinician", lambda w: f"{V1}/plans/", 7),
-    "plan events": ("clinician", lambda w: f"{V1}/plans/{w.plans[0].pk}/events/", 5),
-    "check-ins": ("clinician", lambda w: f"{V1}/checkins/", 5),
-    "alerts": ("clinician", lambda w: f"{V1}/alerts/", 4),
-    "exercises": ("clinician", lambda w: f"{V1}/exercises/", 4),
-    "templates": ("clinician", lambda w: f"{V1}/templates/", 7),
-    "my check-ins": ("patient", lambda w: f"{V1}/me/checkins/", 5),
-    "patient's own check-ins": ("patient", lambda w: f"{V1}/checkins/", 5),
+    "patients": ("clinician", lambda w: f"{V1}/patients/", 4),
+    "intakes": ("clinician", lambda w: f"{V1}/intakes/", 4),
+    "screenings": ("clinician", lambda w: f"{V1}/screenings/", 3),
+    "plans": ("clinician", lambda w: f"{V1}/plans/", 6),
+    "plan events": ("clinician", lambda w: f"{V1}/plans/{w.plans[0].pk}/events/", 4),
+    "check-ins": ("clinician", lambda w: f"{V1}/checkins/", 4),
+    "alerts": ("clinician", lambda w: f"{V1}/alerts/", 3),
+    "exercises": ("clinician", lambda w: f"{V1}/exercises/", 3),
+    "templates": ("clinician", lambda w: f"{V1}/templates/", 6),
+    "my check-ins": ("patient", lambda w: f"{V1}/me/checkins/", 4),
+    "patient's own check-ins": ("patient", lambda w: f"{V1}/checkins/", 4),
 }
 
 

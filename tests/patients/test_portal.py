@@ -171,6 +171,23 @@ def test_checkin_is_stored_and_appears_in_history(cleared):
     assert "1 minute 30 seconds" in detail and exercise.exercise.name in detail
 
 
+# The session, its user, the second factor's device, the membership; the patient's
+# record; today's prescription for the form (the patient, the plan with today's symptoms,
+# its exercises); the savepoint the test's transaction makes of the check-in's atomic
+# block (BEGIN in production); the patient, then the plan with today's symptoms, locked;
+# the check-in and its audit row; the savepoint's release. Nothing is read to redirect.
+PORTAL_CHECKIN_POST_QUERIES = 4 + 1 + 3 + 1 + 2 + 2 + 1
+
+
+def test_portal_checkin_costs_a_pinned_number_of_queries(cleared, django_assert_num_queries):
+    patient, _ = cleared
+    client = signed_in(patient)
+    with django_assert_num_queries(PORTAL_CHECKIN_POST_QUERIES):
+        response = client.post("/checkin/", checkin_body())
+    assert response.status_code == 302 and response["Location"] == "/history/"
+    assert CheckIn.objects.filter(patient=patient).count() == 1
+
+
 def test_a_session_not_done_is_stored_with_no_angle_or_time_the_form_prefilled(cleared):
     """The form comes pre-filled with the step's angle and time; "not today" keeps neither."""
     patient, _ = cleared

@@ -13,7 +13,7 @@ from programmes import checkins, services
 from programmes.domain.permission import PauseCause
 from programmes.models import CheckIn, ClinicianAlert, ProgrammeTemplate
 from programmes.permission import patient_today
-from tests.factories import patient_with_portal, screen
+from tests.factories import api_token, patient_with_portal, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +33,13 @@ def patient():
 def api(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
+    return client
+
+
+def token_client(user) -> APIClient:
+    """Signed in as the app is: a token in the Authorization header."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 
@@ -213,21 +220,61 @@ def test_repeated_key_returns_the_first_checkin_after_the_plan_ended(patient):
     assert CheckIn.objects.count() == 1
 
 
-# The patient's membership and record; the savepoint the test's transaction makes of
-# the service's atomic block; today's permission (the patient locked with screening,
-# override and referral, the running plan locked with its step, its exercises, today's
-# reported symptoms); three inserts: the check-in (or its key found taken, in the same
-# statement), its exercises done, the audit row; the savepoint's release. No read of the
-# key before the write, and no read to answer.
-CHECKIN_POST_QUERIES = 2 + 1 + 4 + 3 + 1
+# The token, with its user and membership; the patient's record (the row alone); the
+# savepoint the test's transaction makes of the service's atomic block (BEGIN in
+# production); today's permission, locked: the patient with screening, override and
+# referral, then the running plan with its step and today's reported symptoms in one
+# statement; two inserts: the check-in (or its key found taken, in the same statement)
+# and its audit row; the savepoint's release. No read of the key before the write, of
+# the plan's exercises when none are named, or to answer.
+CHECKIN_POST_QUERIES = 1 + 1 + 1 + 2 + 2 + 1
+# Exercises named: one count that they are the plan's, one insert of them.
+CHECKIN_WITH_EXERCISES_POST_QUERIES = CHECKIN_POST_QUERIES + 2
 
 
 def test_api_checkin_costs_a_pinned_number_of_queries(patient, django_assert_num_queries):
-    client = api(patient.user)
-    done = list(patient.plans.get().exercises.values_list("pk", flat=True)[:2])
+    client = token_client(patient.user)
     with django_assert_num_queries(CHECKIN_POST_QUERIES):
+        response = client.post("/api/v1/me/checkins/", body(), format="json")
+    assert response.status_code == 201
+
+
+def test_api_checkin_with_exercises_costs_a_pinned_number_of_queries(
+    patient, django_assert_num_queries
+):
+    client = token_client(patient.user)
+    done = list(patient.plans.get().exercises.values_list("pk", flat=True)[:2])
+    with django_assert_num_queries(CHECKIN_WITH_EXERCISES_POST_QUERIES):
         response = client.post("/api/v1/me/checkins/", body(exercise_ids=done), format="json")
     assert response.status_code == 201
+    assert sorted(response.json()["checkin"]["exercises_done"]) == sorted(done)
+
+
+# A stop symptom, on top of a normal check-in's: the patient's stop symptom (an update),
+# the plan's pause (an update and its event), the clinician's alert; the three audit
+# rows (check-in, patient, plan) in one insert. No row is read a second time.
+STOP_CHECKIN_POST_QUERIES = CHECKIN_POST_QUERIES + 4
+
+
+def test_api_stop_symptom_checkin_acts_in_a_pinned_number_of_queries(
+    patient, django_assert_num_queries
+):
+    client = token_client(patient.user)
+    last_audit = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    with django_assert_num_queries(STOP_CHECKIN_POST_QUERIES):
+        response = client.post("/api/v1/me/checkins/", body(symptoms=["chest_pain"]), format="json")
+    assert response.status_code == 201 and response.json()["clinician_alerted"] is True
+    patient.refresh_from_db()
+    plan = patient.plans.get()
+    assert patient.stop_symptom_reported_at is not None
+    assert plan.inversion_paused and plan.inversion_pause_cause == PauseCause.STOP_SYMPTOM
+    assert ClinicianAlert.objects.filter(patient=patient, kind="stop_symptom").count() == 1
+    written = AuditEvent.objects.filter(pk__gt=last_audit).exclude(action="read")
+    assert sorted(written.values_list("object_type", flat=True)) == [
+        "patients.patient",
+        "programmes.checkin",
+        "programmes.plan",
+    ]
 
 
 @pytest.fixture
