@@ -1,7 +1,7 @@
 """Staff report pages: median server time against a staff page with nothing of its own.
 
 Pages are rendered through Django's test Client as a logged-in staff user of the
-synthetic clinic (past the second factor), with `bench.settings`, whose URLs add the
+synthetic clinic (past the second factor), with `config.bench_settings`, whose URLs add the
 yardstick `bench.views.staff_page`: the same gate, session, membership and layout, no
 query of its own. A report's figure is its median time over that page's. One render of
 each page is also captured with `CaptureQueriesContext` and its statements re-run on
@@ -22,7 +22,7 @@ from django.urls import NoReverseMatch, reverse
 
 from bench.measure import median
 
-STAFF_PAGE = "bench_staff_page"  # the yardstick's URL name (bench.urls)
+STAFF_PAGE = "bench_staff_page"  # the yardstick's URL name (config.bench_urls)
 BASELINE_KIND = "staff_page"
 
 # (line name, URL name, needs a patient id, the ratio to the staff page it may reach)

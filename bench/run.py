@@ -20,8 +20,8 @@ from urllib.parse import urlparse
 
 
 def main() -> int:
-    # The project's settings with the yardstick views mounted (bench.urls).
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    # The project's settings with the yardstick views mounted (config.bench_urls).
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.bench_settings"
     # WhiteNoise warns that `collectstatic` has not run; the bench serves no static file.
     warnings.filterwarnings("ignore", message="No directory at")
     import django

@@ -43,7 +43,7 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 NOTE = "bench load"  # marks the check-ins this benchmark posts, to remove them afterwards
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 TARGET_RATIO = 0.5
-MINIMAL_WRITE_PATH = "/bench/minimal-write/"  # bench.urls
+MINIMAL_WRITE_PATH = "/bench/minimal-write/"  # config.bench_urls
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Gunicorn:
         env.update(
             DATABASE_URL=database_url(),
             REDIS_URL=settings.REDIS_URL,
-            DJANGO_SETTINGS_MODULE="bench.settings",
+            DJANGO_SETTINGS_MODULE="config.bench_settings",
             DEBUG="false",
             LOG_LEVEL="WARNING",
         )

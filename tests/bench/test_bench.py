@@ -120,7 +120,7 @@ def test_a_bench_patient_session_posts_a_new_check_in_and_the_load_is_removed(sm
 
 
 @pytest.mark.django_db
-@override_settings(ROOT_URLCONF="bench.urls")
+@override_settings(ROOT_URLCONF="config.bench_urls")
 def test_the_minimal_write_is_a_patients_csrf_checked_post_of_one_row(small_clinic):
     sessions = tp.patient_sessions(small_clinic.clinic, 1)
     _method, path, body, headers = tp.minimal_write_requests(sessions)(5)
@@ -141,7 +141,7 @@ def test_the_minimal_write_is_a_patients_csrf_checked_post_of_one_row(small_clin
 
 
 @pytest.mark.django_db
-@override_settings(ROOT_URLCONF="bench.urls")
+@override_settings(ROOT_URLCONF="config.bench_urls")
 def test_the_staff_page_yardstick_has_the_staff_gate_and_no_query_of_its_own(small_clinic):
     url = pages.page_url(pages.STAFF_PAGE, None)
     client = pages.staff_client(small_clinic.staff_username)

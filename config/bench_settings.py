@@ -1,4 +1,4 @@
-"""The project's settings with the bench's two yardstick views mounted (`bench.urls`).
+"""The project's settings with the bench's two yardstick views mounted (`config.bench_urls`).
 
 `make bench` serves the staff pages and the check-ins with these, so each figure and its
 yardstick go through the same server, middleware and authentication.
@@ -6,4 +6,4 @@ yardstick go through the same server, middleware and authentication.
 
 from config.settings import *  # noqa: F403
 
-ROOT_URLCONF = "bench.urls"
+ROOT_URLCONF = "config.bench_urls"

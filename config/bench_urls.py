@@ -1,4 +1,4 @@
-"""The project's URLs and, in front of them, the bench's yardsticks (`bench.settings` only)."""
+"""The project's URLs with the bench's yardsticks in front (`config.bench_settings`)."""
 
 from django.urls import path
 
