@@ -211,3 +211,13 @@ def patient_health_update(
         request=request,
         carried_from=current,
     )
+
+
+def patient_rescreen(*, patient: Patient, by, channel: str, request=None) -> Intake | None:
+    """The last intake's answers screened again with the patient's age today, as a
+    health update changing nothing; None before any intake (nothing to screen)."""
+    if not patient.intakes.exists():
+        return None
+    return patient_health_update(
+        patient=patient, changes={}, by=by, channel=channel, request=request
+    )

@@ -205,6 +205,13 @@ def patient_update(
     fresh.save(update_fields=[*changed, "updated_at"])
     if "time_zone" in changed:
         time_zone_changed.send(sender=Patient, patient=fresh, previous=previous_zone)
+    if "date_of_birth" in changed:
+        # Age is a screening answer (a red flag over 50): a corrected date of birth is
+        # screened again at once, from the last intake's answers. (Deferred: the intake
+        # service builds on this module.)
+        from patients.services.intake import patient_rescreen
+
+        patient_rescreen(patient=fresh, by=by, channel=channel, request=request)
     audit_change(
         fresh,
         "update",
