@@ -86,45 +86,47 @@ def other_clinics(clinic: Clinic, *, count: int) -> Iterator[int]:
     the copy, as for the synthetic build: the copies are the clinic's own rows, already
     proved, under other ids).
     """
-    with transaction.atomic(), connection.cursor() as cursor:
-        if not can_bulk_load(cursor):
-            raise RuntimeError("report_isolation needs a superuser to copy clinics")
-        set_triggers(cursor, on=False)
-        spans = {}
-        for name, table in SPANS.items():
-            cursor.execute(f"SELECT COALESCE(max(id), 0) + 1 FROM {table}")  # noqa: S608
-            spans[name] = cursor.fetchone()[0]
-        copies = []
-        for k in range(1, count + 1):
-            copy = Clinic.objects.create(slug=f"{clinic.slug}-copy-{k}", name=f"Copy {k}")
-            copies.append(copy)
-            for table, overrides in COPIES.items():
-                columns = _columns(cursor, table)
-                values = ", ".join(
-                    overrides.get(column, column).format(k=k, c=copy.pk, **spans)
-                    for column in columns
-                )
-                cursor.execute(
-                    f"INSERT INTO {table} ({', '.join(columns)})"  # noqa: S608 - fixed names
-                    f" SELECT {values} FROM {table} WHERE clinic_id = %s",
-                    [clinic.pk],
-                )
-        for table in COPIES:
-            cursor.execute(f"ANALYZE {table}")
-        cursor.execute(
-            "SELECT count(*) FROM patients_patient WHERE clinic_id = ANY(%s)",
-            [[copy.pk for copy in copies]],
-        )
-        patients = cursor.fetchone()[0]
-        set_triggers(cursor, on=True)
-        try:
-            yield patients
-        finally:
-            transaction.set_rollback(True)
-    # The rolled-back copies leave millions of dead rows that later scans would read, and
-    # ANALYZE's row counts outlive a rollback: vacuum and count the tables again.
-    with connection.cursor() as cursor:
-        for table in COPIES:
-            # (Inside a test's transaction VACUUM can't run; the rollback cleans up there.)
-            vacuum = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
-            cursor.execute(f"{vacuum} {table}")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if not can_bulk_load(cursor):
+                raise RuntimeError("report_isolation needs a superuser to copy clinics")
+            set_triggers(cursor, on=False)
+            spans = {}
+            for name, table in SPANS.items():
+                cursor.execute(f"SELECT COALESCE(max(id), 0) + 1 FROM {table}")  # noqa: S608
+                spans[name] = cursor.fetchone()[0]
+            copies = []
+            for k in range(1, count + 1):
+                copy = Clinic.objects.create(slug=f"{clinic.slug}-copy-{k}", name=f"Copy {k}")
+                copies.append(copy)
+                for table, overrides in COPIES.items():
+                    columns = _columns(cursor, table)
+                    values = ", ".join(
+                        overrides.get(column, column).format(k=k, c=copy.pk, **spans)
+                        for column in columns
+                    )
+                    cursor.execute(
+                        f"INSERT INTO {table} ({', '.join(columns)})"  # noqa: S608 - fixed names
+                        f" SELECT {values} FROM {table} WHERE clinic_id = %s",
+                        [clinic.pk],
+                    )
+            for table in COPIES:
+                cursor.execute(f"ANALYZE {table}")
+            cursor.execute(
+                "SELECT count(*) FROM patients_patient WHERE clinic_id = ANY(%s)",
+                [[copy.pk for copy in copies]],
+            )
+            patients = cursor.fetchone()[0]
+            set_triggers(cursor, on=True)
+            try:
+                yield patients
+            finally:
+                transaction.set_rollback(True)
+    finally:
+        # The rolled-back copies leave millions of dead rows that later scans would read, and
+        # ANALYZE's row counts outlive a rollback: vacuum and count the tables again.
+        with connection.cursor() as cursor:
+            for table in COPIES:
+                # (Inside a test's transaction VACUUM can't run; the rollback cleans up there.)
+                vacuum = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+                cursor.execute(f"{vacuum} {table}")

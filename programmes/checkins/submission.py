@@ -133,14 +133,22 @@ def _first_checkin(patient: Patient, key: uuid.UUID | None) -> CheckInResult | N
     """The check-in already stored under this key (a double submit or a retry), if any."""
     if key is None:
         return None
-    existing = CheckIn.objects.filter(patient=patient, idempotency_key=key).first()
+    existing = (
+        CheckIn.objects.filter(patient=patient, idempotency_key=key).select_related("plan").first()
+    )
     if existing is None:
         return None
+    return _stored_result(existing, patient=patient, plan=existing.plan)
+
+
+def _stored_result(existing: CheckIn, *, patient: Patient, plan: Plan | None) -> CheckInResult:
+    """A check-in already stored under its key, answered as it was when stored: a stop
+    symptom it carried was told to the clinician and paused inversion then, so a retry
+    never answers "not told" or "not paused"."""
     assessment = classify_symptoms(existing.symptoms, patient.emergency_phone)
-    # A stop symptom it carried was told to the clinician when it was stored: a repeat
-    # answers the same (as `checkin_submit` does), never "not told".
+    paused = assessment.stop and plan is not None and plan.inversion_paused
     return CheckInResult(
-        existing, False, assessment, False, False, clinician_alerted=assessment.stop
+        existing, False, assessment, paused, False, clinician_alerted=assessment.stop
     )
 
 
@@ -233,15 +241,8 @@ def checkin_submit(
         )
         if checkin is None:  # the key was seen (a repeat, or it raced in): that one stands
             existing = CheckIn.objects.get(patient=patient, idempotency_key=data.idempotency_key)
-            first = CheckInResult(
-                existing,
-                False,
-                classify_symptoms(existing.symptoms, patient.emergency_phone),
-                False,
-                False,
-            )
             repeat = _repeat(
-                first,
+                _stored_result(existing, patient=patient, plan=plan),
                 patient=patient,
                 plan=plan,
                 assessment=assessment,

@@ -198,6 +198,28 @@ def test_api_stop_symptom_in_a_body_that_is_not_json_object_still_answers_400(pa
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("code", STOP_CODES)
+def test_a_valid_stop_checkin_sent_again_answers_as_the_first(patient, code):
+    """A retry after a lost answer: the patient is told again that their clinician was
+    told and inversion paused, because both happened the first time."""
+    client = APIClient()
+    client.force_authenticate(patient.user)
+    data = {
+        "idempotency_key": str(uuid.uuid4()),
+        "completion": "not_done",
+        "pain_before": 5,
+        "symptoms": [code],
+    }
+    first = client.post("/api/v1/me/checkins/", data, format="json")
+    again = client.post("/api/v1/me/checkins/", data, format="json")
+    assert first.status_code == 201, first.content
+    assert again.status_code == 200, again.content
+    for answer in (first.json(), again.json()):
+        assert answer["clinician_alerted"] is True
+        assert answer["inversion_paused"] is True
+    assert ClinicianAlert.objects.filter(patient=patient).count() == 1
+
+
 def test_api_stop_symptom_sent_again_with_the_same_key_alerts_once(patient):
     client = APIClient()
     client.force_authenticate(patient.user)
