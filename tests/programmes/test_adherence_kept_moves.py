@@ -4,7 +4,6 @@ difference from the from-scratch computation."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from patients.models import Patient
 from programmes.adherence_reconcile import adherence_reconcile
 from programmes.models import CheckIn, Plan, PlanEvent
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, check_in
 
 pytestmark = pytest.mark.django_db
 START = date(2026, 3, 2)
@@ -29,21 +28,10 @@ def _plan(patient, start=START, status="active") -> Plan:
     )
 
 
-def _checkin(plan, day, completion="done") -> CheckIn:
-    return CheckIn.objects.create(
-        plan=plan,
-        patient=plan.patient,
-        clinic=plan.clinic,
-        idempotency_key=uuid.uuid4(),
-        local_date=day,
-        completion=completion,
-    )
-
-
 def _plan_moved_to_another_patient(patient):
     other = PatientFactory(clinic=patient.clinic, clinician=patient.clinician)
     plan = _plan(patient)
-    _checkin(plan, START)
+    check_in(plan, START)
     return lambda: (
         Plan.objects.filter(pk=plan.pk).update(patient=other),
         CheckIn.objects.filter(plan=plan).update(patient=other),
@@ -52,7 +40,7 @@ def _plan_moved_to_another_patient(patient):
 
 def _pause_changed_to_another_kind(patient):
     plan = _plan(patient)
-    _checkin(plan, START + timedelta(days=3))
+    check_in(plan, START + timedelta(days=3))
     event = PlanEvent.objects.create(plan=plan, kind="paused")
     return lambda: PlanEvent.objects.filter(pk=event.pk).update(kind="advanced")
 
@@ -66,15 +54,15 @@ def _pause_moved_to_another_plan(patient):
 
 def _checkin_moved_to_another_plan(patient):
     first = _plan(patient, status="ended")
-    checkin = _checkin(first, START)
+    checkin = check_in(first, START)
     second = _plan(patient)
-    _checkin(second, START, "partial")
+    check_in(second, START, "partial")
     return lambda: CheckIn.objects.filter(pk=checkin.pk).update(plan=second)
 
 
 def _plan_deleted(patient):
     plan = _plan(patient)
-    _checkin(plan, START)
+    check_in(plan, START)
     PlanEvent.objects.create(plan=plan, kind="paused")
     return plan.delete
 

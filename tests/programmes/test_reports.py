@@ -28,7 +28,7 @@ from programmes.models import (
 )
 from reports import exports
 from reports import queries as reports
-from tests.factories import ClinicFactory, clinician, member, screen
+from tests.factories import ClinicFactory, check_in, clinician, member, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -63,18 +63,6 @@ def make_plan(patient, *, start: date, status: str = "active", template=None, ow
         name="Inversion and exercise",
         status=status,
         start_date=start,
-    )
-
-
-def check_in(plan: Plan, day: date, completion: str = "done", **extra) -> CheckIn:
-    return CheckIn.objects.create(
-        plan=plan,
-        patient=plan.patient,
-        clinic=plan.clinic,
-        idempotency_key=uuid.uuid4(),
-        local_date=day,
-        completion=completion,
-        **extra,
     )
 
 
